@@ -1,0 +1,8 @@
+"""MCP server for Apillon Cloud Functions."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("apillon-mcp")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"

@@ -1,0 +1,36 @@
+"""The Apillon REST API: client, wire models and errors. Knows nothing of MCP."""
+
+from apillon_mcp.apillon.client import DEFAULT_API_URL, ApillonClient, new_http_client
+from apillon_mcp.apillon.errors import (
+    ApillonAPIError,
+    ApillonAuthError,
+    ApillonBadResponse,
+    ApillonError,
+    ApillonForbidden,
+    ApillonNotFound,
+    ApillonServerError,
+    ApillonUnreachable,
+    ApillonValidationError,
+    FieldError,
+)
+from apillon_mcp.apillon.models import CloudFunction, Job, JobStatus, Page
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "ApillonAPIError",
+    "ApillonAuthError",
+    "ApillonBadResponse",
+    "ApillonClient",
+    "ApillonError",
+    "ApillonForbidden",
+    "ApillonNotFound",
+    "ApillonServerError",
+    "ApillonUnreachable",
+    "ApillonValidationError",
+    "CloudFunction",
+    "FieldError",
+    "Job",
+    "JobStatus",
+    "Page",
+    "new_http_client",
+]

@@ -1,0 +1,202 @@
+"""Async client for the Apillon Cloud Functions API: one method per public endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx2
+from pydantic import BaseModel, ValidationError
+
+from apillon_mcp.apillon.errors import (
+    MICROSERVICE_VALIDATION_WRAPPER,
+    ApillonAPIError,
+    ApillonBadResponse,
+    ApillonUnreachable,
+    FieldError,
+    error_class_for,
+)
+from apillon_mcp.apillon.models import CloudFunction, CreditBalance, Job, JobStatus, Page
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_API_URL = "https://api.apillon.io"
+# The API runs on AWS Lambda with a 30 s limit: a longer read wait gains nothing.
+DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=35.0, write=30.0, pool=10.0)
+
+
+def new_http_client(
+    *,
+    base_url: str,
+    api_key: str,
+    api_secret: str,
+    user_agent: str,
+    timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> httpx2.AsyncClient:
+    """The one HTTP client the server keeps for its lifetime: Basic auth, User-Agent, explicit timeouts."""
+    return httpx2.AsyncClient(
+        base_url=base_url,
+        auth=httpx2.BasicAuth(api_key, api_secret),
+        headers={"User-Agent": user_agent, "Accept": "application/json"},
+        timeout=timeout,
+        transport=transport,
+    )
+
+
+def uuid_segment(value: str) -> str:
+    """A UUID as a path segment; anything else is refused so that no input can reshape the URL."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError(f"not a UUID: {value!r}") from None
+
+
+class ApillonClient:
+    """The public Cloud Functions endpoints (apillon-api §5) and the project credit balance."""
+
+    def __init__(self, http: httpx2.AsyncClient) -> None:
+        self._http = http
+
+    async def list_cloud_functions(
+        self, *, search: str | None = None, page: int = 1, limit: int = 20
+    ) -> Page[CloudFunction]:
+        params: dict[str, str | int] = {"page": page, "limit": limit}
+        if search:
+            params["search"] = search
+        data = await self._request("GET", "/cloud-functions", params=params)
+        return _parse_model(Page[CloudFunction], data)
+
+    async def get_cloud_function(
+        self,
+        function_uuid: str,
+        *,
+        jobs_page: int = 1,
+        jobs_limit: int = 20,
+        job_status: JobStatus | None = None,
+    ) -> CloudFunction:
+        """The function with one page of its jobs (deleted jobs are hidden unless `job_status` is DELETED)."""
+        params: dict[str, str | int] = {"page": jobs_page, "limit": jobs_limit}
+        if job_status is not None:
+            params["jobStatus"] = int(job_status)
+            if job_status is JobStatus.DELETED:
+                params["status"] = 9  # deleted jobs also carry record status 9
+        data = await self._request("GET", f"/cloud-functions/{uuid_segment(function_uuid)}", params=params)
+        return _parse_model(CloudFunction, data)
+
+    async def create_cloud_function(self, name: str, description: str | None = None) -> CloudFunction:
+        body: dict[str, str] = {"name": name}
+        if description is not None:
+            body["description"] = description
+        data = await self._request("POST", "/cloud-functions", json=body)
+        return _parse_model(CloudFunction, data)
+
+    async def create_job(self, function_uuid: str, *, name: str, script_cid: str, slots: int = 1) -> Job:
+        """Deploy a script as a new job. Spends credits."""
+        body = {"name": name, "scriptCid": script_cid, "slots": slots}
+        data = await self._request("POST", f"/cloud-functions/{uuid_segment(function_uuid)}/jobs", json=body)
+        return _parse_model(Job, data)
+
+    async def set_environment(self, function_uuid: str, variables: Mapping[str, str]) -> CloudFunction:
+        """Replace all of the function's environment variables."""
+        body = {"variables": [{"key": key, "value": value} for key, value in variables.items()]}
+        data = await self._request("POST", f"/cloud-functions/{uuid_segment(function_uuid)}/environment", json=body)
+        return _parse_model(CloudFunction, data)
+
+    async def delete_job(self, job_uuid: str) -> Job:
+        data = await self._request("DELETE", f"/cloud-functions/jobs/{uuid_segment(job_uuid)}")
+        return _parse_model(Job, data)
+
+    async def get_credit_balance(self) -> int:
+        data = await self._request("GET", "/project/credit")
+        return _parse_model(CreditBalance, data).balance
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> Any:
+        try:
+            response = await self._http.request(method, path, params=params, json=json)
+        except httpx2.TransportError as exc:
+            raise _unreachable(method, path, exc) from exc
+        logger.debug("%s %s -> %s", method, path, response.status_code)
+        body = _json_body(response)
+        if response.is_success:
+            if not isinstance(body, dict) or "data" not in body:
+                raise ApillonBadResponse(
+                    f"{method} {path} answered HTTP {response.status_code} without the Apillon JSON envelope",
+                    status=response.status_code,
+                )
+            return body["data"]
+        raise _api_error(response, body)
+
+
+def _unreachable(method: str, path: str, exc: httpx2.TransportError) -> ApillonUnreachable:
+    not_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+    kind = "timed out" if isinstance(exc, httpx2.TimeoutException) else "failed"
+    return ApillonUnreachable(
+        f"{method} {path} {kind} before Apillon answered ({type(exc).__name__})",
+        may_have_reached_server=not not_sent,
+    )
+
+
+def _json_body(response: httpx2.Response) -> Any:
+    """The decoded JSON body, or None when the body is not JSON (a proxy's HTML page, a cut-off body)."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _api_error(response: httpx2.Response, body: Any) -> ApillonAPIError | ApillonBadResponse:
+    status = response.status_code
+    if not isinstance(body, dict):
+        snippet = " ".join(response.text[:120].split())
+        return ApillonBadResponse(f"HTTP {status} with a body that is not Apillon JSON: {snippet!r}", status=status)
+    field_errors = tuple(_field_errors(body.get("errors")))
+    code = body.get("code") if isinstance(body.get("code"), int) else None
+    if field_errors and (code is None or code == MICROSERVICE_VALIDATION_WRAPPER):
+        code = field_errors[0].code
+    message = body.get("message")
+    if not isinstance(message, str) or not message:
+        message = "; ".join(f"{e.property}: {e.message}" for e in field_errors) or f"HTTP {status}"
+    path = body.get("path") if isinstance(body.get("path"), str) else None
+    return error_class_for(status, code)(
+        status=status, code=code, message=message, field_errors=field_errors, path=path
+    )
+
+
+def _field_errors(raw: Any) -> list[FieldError]:
+    if not isinstance(raw, list):
+        return []
+    errors = []
+    for item in raw:
+        if isinstance(item, dict):
+            code = item.get("code")
+            errors.append(
+                FieldError(
+                    property=str(item.get("property", "")),
+                    code=code if isinstance(code, int) else None,
+                    message=str(item.get("message", "")),
+                )
+            )
+    return errors
+
+
+def _parse_model(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in error["loc"]) or "data" for error in exc.errors()})
+        raise ApillonBadResponse(
+            f"Apillon answered with data of an unexpected shape (fields: {', '.join(fields)})", status=None
+        ) from None

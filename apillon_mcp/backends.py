@@ -1,0 +1,61 @@
+"""Where the server's Apillon client points: the live API, or the embedded emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import httpx2
+
+from apillon_mcp import __version__
+from apillon_mcp.apillon import ApillonClient, new_http_client
+from apillon_mcp.config import Settings
+from apillon_mcp.server import Connect
+
+if TYPE_CHECKING:
+    from apillon_mcp.emulator import EmulatorState
+
+USER_AGENT = f"apillon-mcp/{__version__}"
+SANDBOX_URL = "http://sandbox.invalid"
+"""Base URL of the in-process emulator: requests never leave the process."""
+
+
+def live_api(settings: Settings) -> Connect:
+    if settings.api_key is None or settings.api_secret is None:
+        raise ValueError("live API access needs APILLON_API_KEY and APILLON_API_SECRET")
+    key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
+
+    @asynccontextmanager
+    async def connect() -> AsyncGenerator[ApillonClient, None]:
+        async with new_http_client(
+            base_url=settings.api_url, api_key=key, api_secret=secret, user_agent=USER_AGENT
+        ) as http:
+            yield ApillonClient(http)
+
+    return connect
+
+
+def sandbox_api(state: EmulatorState, *, api_key: str | None = None, api_secret: str | None = None) -> Connect:
+    """The client against an in-process emulator, through the same HTTP stack as the live API.
+
+    Without a key it uses the emulator's default key, which holds every role.
+    """
+    from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, create_emulator
+
+    app = create_emulator(state)
+    key = DEFAULT_API_KEY if api_key is None else api_key
+    secret = DEFAULT_API_SECRET if api_secret is None else api_secret
+
+    @asynccontextmanager
+    async def connect() -> AsyncGenerator[ApillonClient, None]:
+        async with new_http_client(
+            base_url=SANDBOX_URL,
+            api_key=key,
+            api_secret=secret,
+            user_agent=USER_AGENT,
+            transport=httpx2.ASGITransport(app=app),
+        ) as http:
+            yield ApillonClient(http)
+
+    return connect

@@ -1,0 +1,65 @@
+"""Injected faults: canned answers for the next matching API requests (for error-path tests and demos)."""
+
+from dataclasses import asdict, dataclass
+from fnmatch import fnmatchcase
+
+from apillon_mcp.emulator.coercion import is_finite_number, is_int
+
+_FIELDS = frozenset({"method", "path", "status", "body", "delay_seconds", "times"})
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` requests matching `method` (None: any) and `path` with `status` and `body`.
+
+    `path` is an exact URL path or an fnmatch pattern such as `/cloud-functions/*`; the query string is not part
+    of the match. `body` None means the emulator's default type-E error body; a string is sent as text/html,
+    anything else as JSON. The answer is held back `delay_seconds` of real time.
+    """
+
+    path: str
+    method: str | None = None
+    status: int = 500
+    body: object = None
+    delay_seconds: float = 0
+    times: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return path == self.path or fnmatchcase(path, self.path)
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def take_fault(faults: list[Fault], method: str, path: str) -> Fault | None:
+    """Consume one use of the first pending fault that matches, if any."""
+    for fault in faults:
+        if fault.matches(method, path):
+            fault.times -= 1
+            if fault.times == 0:
+                faults.remove(fault)
+            return fault
+    return None
+
+
+def parse_fault(body: object) -> Fault:
+    """A `Fault` from a control request body; ValueError with a readable message when the body is wrong."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    if unknown := sorted(set(body) - _FIELDS):
+        raise ValueError(f"unknown fields {unknown}; allowed: {sorted(_FIELDS)}")
+    path, method = body.get("path"), body.get("method")
+    status, delay, times = body.get("status", 500), body.get("delay_seconds", 0), body.get("times", 1)
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError("'path' is required: a URL path or fnmatch pattern starting with '/'")
+    if method is not None and (not isinstance(method, str) or not method):
+        raise ValueError("'method' must be an HTTP method name")
+    if not is_int(status) or not 100 <= status <= 599:
+        raise ValueError("'status' must be an HTTP status code (100-599)")
+    if not is_finite_number(delay) or delay < 0:
+        raise ValueError("'delay_seconds' must be a number >= 0")
+    if not is_int(times) or times < 1:
+        raise ValueError("'times' must be an integer >= 1")
+    return Fault(path=path, method=method, status=status, body=body.get("body"), delay_seconds=delay, times=times)

@@ -1,0 +1,117 @@
+"""The emulator's stored rows: plain dataclasses with the backend's snake_case fields, no behaviour."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+
+class Role(IntEnum):
+    """API-key roles (`DefaultApiKeyRole`); each is granted per service, none implies another."""
+
+    EXECUTE = 50
+    WRITE = 51
+    READ = 52
+
+
+class Service(IntEnum):
+    """Service types a role is granted on (`AttachedServiceType`)."""
+
+    STORAGE = 2
+    HOSTING = 4
+    COMPUTING = 5
+
+
+class RecordStatus(IntEnum):
+    """The hidden row status (`SqlModelStatus`); list endpoints filter on it with `?status=`."""
+
+    DRAFT = 1
+    INCOMPLETE = 2
+    INACTIVE = 3
+    ACTIVE = 5
+    BLOCKED = 7
+    ARCHIVED = 8
+    DELETED = 9
+
+
+class JobStatus(IntEnum):
+    """The public `jobStatus` of a job."""
+
+    DEPLOYING = 1
+    DEPLOYED = 2
+    MATCHED = 3
+    INACTIVE = 4
+    DELETED = 9
+
+
+@dataclass
+class Project:
+    project_uuid: str
+    credits: int
+
+
+@dataclass
+class ApiKey:
+    key: str
+    secret: str
+    project_uuid: str
+    roles: frozenset[tuple[Role, Service]]
+
+
+@dataclass
+class Bucket:
+    """The storage bucket `"<name> Bucket"` created with each cloud function."""
+
+    bucket_uuid: str
+    project_uuid: str
+    name: str
+    create_time: datetime
+
+
+@dataclass
+class CloudFunction:
+    """A cloud function row.
+
+    `status` is the record status (3 INACTIVE until a job first matches, then 5 ACTIVE; 8 archived, 9 deleted).
+    `active_job_id` is the numeric `Job.id` the gateway serves. `variables` is the last environment list stored by
+    set-environment, exactly as submitted (the real service keeps it KMS-encrypted and never returns it).
+    """
+
+    id: int
+    function_uuid: str
+    project_uuid: str
+    bucket_uuid: str
+    name: str
+    description: str | None
+    status: RecordStatus
+    create_time: datetime
+    update_time: datetime | None
+    active_job_id: int | None = None
+    variables: list[dict[str, object]] | None = None
+
+
+@dataclass
+class Job:
+    """A job row.
+
+    `job_status` is the public lifecycle status; `status` is the record status (5 while alive, 9 once deleted).
+    `job_id` is the on-chain Acurast id, set when the deploy is confirmed. `deploy_due` / `match_due` are when
+    the emulated chain confirms the deploy and matches a processor; `deploy_done` / `match_done` record that the
+    transition has been applied.
+    """
+
+    id: int
+    job_uuid: str
+    project_uuid: str
+    function_uuid: str
+    name: str
+    script_cid: str
+    slots: int
+    job_status: JobStatus
+    status: RecordStatus
+    create_time: datetime
+    update_time: datetime | None
+    deploy_due: datetime
+    match_due: datetime
+    job_id: int | None = None
+    deploy_done: bool = False
+    match_done: bool = False

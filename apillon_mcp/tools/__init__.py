@@ -1,0 +1,11 @@
+"""The MCP surface: one module per API area, each with a `register` function."""
+
+from apillon_mcp.context import ApillonServer
+from apillon_mcp.tools import account, environment, functions, jobs
+
+
+def register_all(mcp: ApillonServer) -> None:
+    functions.register(mcp)
+    jobs.register(mcp)
+    environment.register(mcp)
+    account.register(mcp)

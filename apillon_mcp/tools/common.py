@@ -1,0 +1,76 @@
+"""Pieces every tool module shares: argument types, annotation presets, the job view, and result building."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal, cast
+from uuid import UUID
+
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from apillon_mcp.apillon import Job, JobStatus
+
+FunctionUuid = Annotated[UUID, Field(description="Cloud function uuid, from list_cloud_functions.")]
+JobUuid = Annotated[UUID, Field(description="Job uuid, from get_cloud_function.")]
+ConfirmationToken = Annotated[
+    str | None,
+    Field(
+        max_length=200,
+        description="Leave out at first. Only if the first call answers 'Confirmation required', and the user "
+        "agrees, pass the token it gave.",
+    ),
+]
+
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+
+StatusName = Literal["DEPLOYING", "DEPLOYED", "MATCHED", "INACTIVE", "DELETED"]
+
+
+class JobView(BaseModel):
+    job_uuid: str
+    name: str
+    status: StatusName
+    script_cid: str
+    slots: int
+    onchain_job_id: int | None = Field(description="Acurast job id, set once the deploy transaction confirms.")
+    serves_gateway: bool = Field(description="True for the function's active job while it is MATCHED.")
+    created: datetime | None
+
+    @classmethod
+    def of(cls, job: Job, *, active_job_id: int | None) -> JobView:
+        return cls(
+            job_uuid=job.job_uuid,
+            name=job.name,
+            status=cast(StatusName, job.job_status.name),
+            script_cid=job.script_cid,
+            slots=job.slots,
+            onchain_job_id=job.job_id,
+            serves_gateway=job.id == active_job_id and job.job_status is JobStatus.MATCHED,
+            created=job.create_time,
+        )
+
+
+def quoted(text: str | None) -> str:
+    """Text that came from the API, as a quoted literal: shown as data, never read as instructions."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def job_line(job: JobView) -> str:
+    marker = " (serves the gateway)" if job.serves_gateway else ""
+    return f"- job {quoted(job.name)} uuid={job.job_uuid} {job.status}{marker}, slots={job.slots}, cid={job.script_cid}"
+
+
+def result(summary: str, data: BaseModel) -> CallToolResult:
+    """A tool result: the summary the model reads, and the typed data matching the tool's outputSchema."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary)],
+        structured_content=data.model_dump(mode="json"),
+    )

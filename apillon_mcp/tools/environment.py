@@ -1,0 +1,154 @@
+"""Environment variables: replace a function's whole set (destructive, confirmed). Values are never shown."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from uuid import UUID
+
+from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from apillon_mcp.apillon.lookup import gateway_job
+from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
+from apillon_mcp.context import ApillonServer, ToolContext, apillon, app_state
+from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, quoted, result
+from apillon_mcp.tools.errors import surface_api_errors
+
+# Apillon encrypts the JSON of the variable list with AWS KMS, which takes at most 4096 bytes.
+MAX_VARIABLES_JSON_BYTES = 4096
+
+# Validated by `parse_variables`, not by pydantic, whose messages would quote the (secret) values back.
+Variables = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "propertyNames": {"minLength": 1},
+        }
+    ),
+    Field(
+        description="The COMPLETE set the function should have, as {NAME: value}: it replaces every current "
+        "variable (about 4 KiB of JSON at most). Values are secret and never shown back.",
+    ),
+]
+
+
+class EnvironmentReplaced(BaseModel):
+    function_uuid: str
+    variable_names: list[str] = Field(description="Names now set; values are never returned.")
+    pushed_to_active_job: bool = Field(description="The function has an active job, which received the values.")
+
+
+def parse_variables(raw: Any) -> dict[str, str]:
+    """The variables as {name: value}; a ToolError (that never quotes a value) for anything else."""
+    if isinstance(raw, list) and all(isinstance(item, dict) and set(item) == {"key", "value"} for item in raw):
+        pairs = [(item["key"], item["value"]) for item in raw]
+    elif isinstance(raw, dict):
+        pairs = list(raw.items())
+    else:
+        raise ToolError('variables must be an object mapping each NAME to its value, e.g. {"API_URL": "https://..."}.')
+    if not pairs:
+        raise ToolError("variables is empty: Apillon keeps at least one variable (an empty set cannot be saved).")
+    variables: dict[str, str] = {}
+    for key, value in pairs:
+        if not isinstance(key, str) or not key:
+            raise ToolError("every variable name must be a non-empty string.")
+        if key in variables:
+            raise ToolError(f"variable {quoted(key)} is given twice.")
+        if not isinstance(value, str) or not value:
+            raise ToolError(f"the value of {quoted(key)} must be a non-empty string (write numbers as text).")
+        variables[key] = value
+    size = len(json.dumps([{"key": k, "value": v} for k, v in variables.items()]).encode())
+    if size > MAX_VARIABLES_JSON_BYTES:
+        raise ToolError(
+            f"the variables take {size} bytes as JSON; Apillon accepts at most {MAX_VARIABLES_JSON_BYTES}. "
+            "Shorten them. Nothing was changed."
+        )
+    return variables
+
+
+async def describe_environment_replacement(ctx: ToolContext, function_uuid: UUID, variables: dict[str, str]) -> Effect:
+    client = apillon(ctx)
+    function = await client.get_cloud_function(str(function_uuid))
+    gateway = await gateway_job(client, function)
+    names = ", ".join(quoted(name) for name in variables)
+    sentences = [
+        f"Replace ALL environment variables of cloud function {quoted(function.name)} (uuid={function.function_uuid}) "
+        f"with these {len(variables)}: {names}. Any variable not listed is removed, and the current values cannot "
+        "be read back to restore them."
+    ]
+    if gateway.serving and gateway.job is not None:
+        sentences.append(f"The active job {quoted(gateway.job.name)} receives the new values on chain right away.")
+    elif gateway.deleted:
+        sentences.append(
+            "Its active job was deleted: Apillon saves the variables but answers JOB_NOT_FOUND; jobs deployed later "
+            "receive them when they reach MATCHED."
+        )
+    else:
+        sentences.append("No job serves the function yet; jobs receive the variables when they reach MATCHED.")
+    active_status = int(gateway.job.job_status) if gateway.job else None
+    return Effect(
+        description=" ".join(sentences),
+        state=f"{function.function_uuid}|{function.update_time}|{function.active_job_id}|{active_status}",
+    )
+
+
+@surface_api_errors
+async def _ask_before_replacing(
+    function_uuid: UUID, variables: Any, ctx: ToolContext
+) -> Elicit[ConfirmForm] | NotAsked:
+    parsed = parse_variables(variables)
+    return await ask_user(ctx, lambda: describe_environment_replacement(ctx, function_uuid, parsed))
+
+
+async def set_cloud_function_environment(
+    ctx: ToolContext,
+    function_uuid: FunctionUuid,
+    variables: Variables,
+    consent: Annotated[ElicitationResult[Any], Resolve(_ask_before_replacing)],
+    confirmation_token: ConfirmationToken = None,
+) -> Annotated[CallToolResult, EnvironmentReplaced]:
+    """Replace ALL environment variables of a function (there is no merge and no way to read values back, so
+    list every variable it needs). Needs the user's confirmation. Scripts read them as _STD_.env["NAME"].
+    """
+    parsed = parse_variables(variables)
+    refusal = await consent_refusal(
+        consent,
+        guard=app_state(ctx).guard,
+        tool="set_cloud_function_environment",
+        arguments={"function_uuid": str(function_uuid), "variables": parsed},
+        token=confirmation_token,
+        describe=lambda: describe_environment_replacement(ctx, function_uuid, parsed),
+    )
+    if refusal is not None:
+        return refusal
+    function = await apillon(ctx).set_environment(str(function_uuid), parsed)
+    pushed = function.active_job_id is not None
+    data = EnvironmentReplaced(
+        function_uuid=function.function_uuid, variable_names=list(parsed), pushed_to_active_job=pushed
+    )
+    names = ", ".join(quoted(name) for name in parsed)
+    delivery = (
+        "The active job receives them on chain (an Acurast setEnvironment transaction)."
+        if pushed
+        else "No job has matched yet; each job receives them when it reaches MATCHED."
+    )
+    summary = (
+        f"Replaced the environment of cloud function {quoted(function.name)} uuid={function.function_uuid}: now "
+        f"exactly {plural(len(parsed), 'variable')}: {names}. Values are stored encrypted and cannot be read back. "
+        + delivery
+    )
+    return result(summary, data)
+
+
+def register(mcp: ApillonServer) -> None:
+    mcp.add_tool(
+        surface_api_errors(set_cloud_function_environment),
+        title="Replace a cloud function's environment variables (asks for confirmation)",
+        annotations=DESTRUCTIVE,
+    )

@@ -1,0 +1,210 @@
+"""Cloud functions: list, inspect, create."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from mcp.types import CallToolResult
+from pydantic import BaseModel, Field
+
+from apillon_mcp.apillon import CloudFunction, JobStatus
+from apillon_mcp.apillon.lookup import GatewayJob, gateway_job
+from apillon_mcp.context import ApillonServer, ToolContext, apillon, app_state
+from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, quoted, result
+from apillon_mcp.tools.errors import surface_api_errors
+
+Page = Annotated[int, Field(ge=1, le=100_000, description="1-based page number.")]
+PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page (1-100).")]
+Name = Annotated[str, Field(min_length=1, max_length=255, description="Name, 1-255 characters.")]
+Description = Annotated[
+    str | None, Field(min_length=1, max_length=255, description="Optional description, 1-255 characters.")
+]
+GatewayStatus = Literal["serving", "no_job_matched_yet", "active_job_deleted", "active_job_not_matched"]
+
+
+class FunctionListItem(BaseModel):
+    function_uuid: str
+    name: str
+    description: str | None
+    has_matched_job: bool = Field(description="A job of it reached MATCHED at some point (it may since be deleted).")
+    created: datetime | None
+
+
+class FunctionList(BaseModel):
+    functions: list[FunctionListItem]
+    total: int = Field(description="Functions matching the search, on all pages.")
+    page: int
+    limit: int
+    next_page: int | None
+
+
+class FunctionDetails(BaseModel):
+    function_uuid: str
+    name: str
+    description: str | None
+    gateway_url: str | None
+    gateway_status: GatewayStatus
+    active_job_uuid: str | None = Field(description="The job the gateway resolves to, while it is live.")
+    jobs: list[JobView] = Field(description="One page of the function's live jobs (deleted jobs are hidden).")
+    jobs_page: int
+    jobs_limit: int
+    more_jobs: bool = Field(description="The page is full: call again with jobs_page + 1 to see more.")
+
+
+class CreatedFunction(BaseModel):
+    function_uuid: str
+    name: str
+    description: str | None
+    gateway_url: str | None
+    bucket_uuid: str | None = Field(description="Storage bucket Apillon created for the function's scripts.")
+
+
+async def list_cloud_functions(
+    ctx: ToolContext,
+    search: Annotated[
+        str | None,
+        Field(min_length=1, max_length=255, description="Only names containing this (% and _ are wildcards)."),
+    ] = None,
+    page: Page = 1,
+    limit: PageSize = 20,
+) -> Annotated[CallToolResult, FunctionList]:
+    """List the project's cloud functions, oldest first, one page at a time."""
+    listing = await apillon(ctx).list_cloud_functions(search=search, page=page, limit=limit)
+    shown_until = (page - 1) * limit + len(listing.items)
+    data = FunctionList(
+        functions=[
+            FunctionListItem(
+                function_uuid=f.function_uuid,
+                name=f.name,
+                description=f.description,
+                has_matched_job=f.active_job_id is not None,
+                created=f.create_time,
+            )
+            for f in listing.items
+        ],
+        total=listing.total,
+        page=page,
+        limit=limit,
+        next_page=page + 1 if shown_until < listing.total else None,
+    )
+    matching = f" matching {quoted(search)}" if search else ""
+    if not data.functions:
+        lines = [f"No cloud functions{matching} on page {page} (total {listing.total})."]
+        if listing.total == 0 and not search:
+            lines.append("Create one with create_cloud_function.")
+    else:
+        first = shown_until - len(data.functions) + 1
+        lines = [f"{plural(listing.total, 'cloud function')}{matching}; showing {first}-{shown_until}:"]
+        lines.extend(
+            f"- {quoted(f.name)} uuid={f.function_uuid}"
+            + (" (has matched a job)" if f.has_matched_job else " (no job matched yet)")
+            for f in data.functions
+        )
+        if data.next_page is not None:
+            lines.append(f"More: call again with page={data.next_page}.")
+        lines.append("Use get_cloud_function for a function's jobs and gateway URL.")
+    return result("\n".join(lines), data)
+
+
+async def get_cloud_function(
+    ctx: ToolContext,
+    function_uuid: FunctionUuid,
+    jobs_page: Page = 1,
+    jobs_limit: PageSize = 20,
+) -> Annotated[CallToolResult, FunctionDetails]:
+    """Show a cloud function: its gateway URL, which job serves the gateway, and a page of its jobs."""
+    client = apillon(ctx)
+    function = await client.get_cloud_function(str(function_uuid), jobs_page=jobs_page, jobs_limit=jobs_limit)
+    app_state(ctx).jobs.remember(function.function_uuid, function.jobs)
+    gateway = await gateway_job(client, function)
+    jobs = [JobView.of(job, active_job_id=function.active_job_id) for job in function.jobs or ()]
+    data = FunctionDetails(
+        function_uuid=function.function_uuid,
+        name=function.name,
+        description=function.description,
+        gateway_url=function.gateway_url,
+        gateway_status=_gateway_status(gateway),
+        active_job_uuid=gateway.job.job_uuid if gateway.job else None,
+        jobs=jobs,
+        jobs_page=jobs_page,
+        jobs_limit=jobs_limit,
+        more_jobs=len(jobs) >= jobs_limit,
+    )
+    lines = [f"Cloud function {quoted(function.name)} uuid={function.function_uuid}"]
+    if function.description:
+        lines.append(f"Description: {quoted(function.description)}")
+    lines.append(f"Gateway URL: {function.gateway_url}")
+    lines.append("Gateway: " + gateway_sentence(gateway, function))
+    if jobs:
+        lines.append(f"Jobs (page {jobs_page}):")
+        lines.extend(job_line(job) for job in jobs)
+        if data.more_jobs:
+            lines.append(f"More jobs may exist: call again with jobs_page={jobs_page + 1}.")
+    elif jobs_page == 1:
+        lines.append("No jobs. Deploy one with create_cloud_function_job.")
+    else:
+        lines.append(f"No jobs on page {jobs_page}.")
+    return result("\n".join(lines), data)
+
+
+async def create_cloud_function(
+    ctx: ToolContext, name: Name, description: Description = None
+) -> Annotated[CallToolResult, CreatedFunction]:
+    """Create an empty cloud function. Free; it runs nothing until a job is deployed to it."""
+    function = await apillon(ctx).create_cloud_function(name, description)
+    data = CreatedFunction(
+        function_uuid=function.function_uuid,
+        name=function.name,
+        description=function.description,
+        gateway_url=function.gateway_url,
+        bucket_uuid=function.bucket_uuid,
+    )
+    summary = (
+        f"Created cloud function {quoted(function.name)} uuid={function.function_uuid}.\n"
+        f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED).\n"
+        f"Next: deploy a script with create_cloud_function_job(function_uuid={function.function_uuid}, ...); "
+        "each job spends credits."
+    )
+    return result(summary, data)
+
+
+def gateway_sentence(gateway: GatewayJob, function: CloudFunction) -> str:
+    """Which job the gateway resolves to, and what a call gets right now."""
+    pending = [j for j in function.jobs or () if j.job_status in (JobStatus.DEPLOYING, JobStatus.DEPLOYED)]
+    if gateway.serving and gateway.job is not None:
+        sentence = f"served by job {quoted(gateway.job.name)} uuid={gateway.job.job_uuid} (MATCHED)."
+        if pending:
+            sentence += f" {plural(len(pending), 'newer job')} still deploying; the first to reach MATCHED takes over."
+        return sentence
+    if gateway.deleted:
+        return (
+            "its active job was deleted, so calls answer 404 JOB_NOT_FOUND (after up to 5 minutes of cache). "
+            "Deploy a new job; it takes over when it reaches MATCHED."
+        )
+    if gateway.job is not None:
+        return f"resolves to job {quoted(gateway.job.name)}, which is {gateway.job.job_status.name}, not MATCHED."
+    if pending:
+        return (
+            f"no job has reached MATCHED yet (calls answer 500 JOB_NOT_DEPLOYED); {plural(len(pending), 'job')} "
+            "still deploying, which usually takes a few minutes. Check again with get_cloud_function."
+        )
+    return (
+        "no job has reached MATCHED yet (calls answer 500 JOB_NOT_DEPLOYED). Deploy one with create_cloud_function_job."
+    )
+
+
+def _gateway_status(gateway: GatewayJob) -> GatewayStatus:
+    if gateway.serving:
+        return "serving"
+    if gateway.deleted:
+        return "active_job_deleted"
+    if gateway.never_matched:
+        return "no_job_matched_yet"
+    return "active_job_not_matched"
+
+
+def register(mcp: ApillonServer) -> None:
+    mcp.add_tool(surface_api_errors(list_cloud_functions), title="List cloud functions", annotations=READ)
+    mcp.add_tool(surface_api_errors(get_cloud_function), title="Get a cloud function and its jobs", annotations=READ)
+    mcp.add_tool(surface_api_errors(create_cloud_function), title="Create a cloud function", annotations=CREATE)

@@ -1,0 +1,255 @@
+"""The Apillon client against the emulator: envelopes unwrapped, every error shape mapped to the exception tree."""
+
+import base64
+from collections.abc import AsyncGenerator
+from typing import Any
+from uuid import uuid4
+
+import httpx2
+import pytest
+
+from apillon_mcp.apillon import (
+    ApillonAuthError,
+    ApillonBadResponse,
+    ApillonClient,
+    ApillonForbidden,
+    ApillonNotFound,
+    ApillonServerError,
+    ApillonUnreachable,
+    ApillonValidationError,
+    JobStatus,
+    new_http_client,
+)
+from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
+
+from support import add_key_without
+
+pytestmark = pytest.mark.anyio
+
+CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+BASE = "http://emulator"
+
+
+def connect(
+    emulator: EmulatorState, key: str = DEFAULT_API_KEY, secret: str = DEFAULT_API_SECRET
+) -> httpx2.AsyncClient:
+    transport = httpx2.ASGITransport(app=create_emulator(emulator))
+    return new_http_client(base_url=BASE, api_key=key, api_secret=secret, user_agent="test/1", transport=transport)
+
+
+@pytest.fixture
+async def apillon(emulator: EmulatorState) -> AsyncGenerator[ApillonClient, None]:
+    async with connect(emulator) as http:
+        yield ApillonClient(http)
+
+
+async def inject(emulator: EmulatorState, **fault: Any) -> None:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=create_emulator(emulator)), base_url=BASE) as http:
+        response = await http.post("/_emulator/faults", json=fault)
+        assert response.status_code == 200, response.text
+
+
+async def test_a_function_round_trips_through_create_get_and_list(apillon: ApillonClient) -> None:
+    created = await apillon.create_cloud_function("fn", "desc")
+    job = await apillon.create_job(created.function_uuid, name="v1", script_cid=CID, slots=0)
+    fetched = await apillon.get_cloud_function(created.function_uuid)
+    listing = await apillon.list_cloud_functions(search="f")
+
+    assert (created.name, created.description, created.jobs) == ("fn", "desc", None)
+    assert created.gateway_url == f"{BASE}/gateway/{created.function_uuid}"
+    assert (job.job_status, job.job_id, job.slots) == (JobStatus.DEPLOYING, None, 0)
+    assert [j.job_uuid for j in fetched.jobs or []] == [job.job_uuid]
+    assert [f.function_uuid for f in listing.items] == [created.function_uuid]
+    assert (listing.total, listing.page, listing.limit) == (1, 1, 20)
+
+
+async def test_deleted_jobs_are_fetched_only_when_asked_for(apillon: ApillonClient) -> None:
+    function = await apillon.create_cloud_function("fn")
+    job = await apillon.create_job(function.function_uuid, name="v1", script_cid=CID)
+    deleted = await apillon.delete_job(job.job_uuid)
+
+    live = await apillon.get_cloud_function(function.function_uuid)
+    gone = await apillon.get_cloud_function(function.function_uuid, job_status=JobStatus.DELETED)
+
+    assert deleted.job_status is JobStatus.DELETED
+    assert live.jobs == []
+    assert [j.job_uuid for j in gone.jobs or []] == [job.job_uuid]
+
+
+async def test_set_environment_sends_the_variables_as_the_api_list(
+    apillon: ApillonClient, emulator: EmulatorState
+) -> None:
+    function = await apillon.create_cloud_function("fn")
+
+    answer = await apillon.set_environment(function.function_uuid, {"A": "1", "B": "2"})
+
+    assert answer.function_uuid == function.function_uuid
+    assert emulator.functions[function.function_uuid].variables == [
+        {"key": "A", "value": "1"},
+        {"key": "B", "value": "2"},
+    ]
+
+
+async def test_credit_balance_is_read(apillon: ApillonClient) -> None:
+    assert await apillon.get_credit_balance() == 1000
+
+
+async def test_requests_carry_basic_auth_and_the_user_agent() -> None:
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"id": "x", "status": 200, "data": {"balance": 5}})
+
+    async with new_http_client(
+        base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=httpx2.MockTransport(handler)
+    ) as http:
+        assert await ApillonClient(http).get_credit_balance() == 5
+
+    (request,) = seen
+    assert request.headers["authorization"] == "Basic " + base64.b64encode(b"k:s").decode()
+    assert request.headers["user-agent"] == "apillon-mcp/9"
+
+
+async def test_missing_role_is_forbidden_with_the_role_named(emulator: EmulatorState) -> None:
+    key, secret = add_key_without(emulator, (Role.EXECUTE, Service.COMPUTING))
+    async with connect(emulator, key, secret) as http:
+        client = ApillonClient(http)
+        function = await client.create_cloud_function("fn")
+        with pytest.raises(ApillonForbidden) as raised:
+            await client.set_environment(function.function_uuid, {"A": "1"})
+
+    assert (raised.value.status, raised.value.code, raised.value.missing_role) == (403, 40300000, "KEY_EXECUTE")
+
+
+async def test_record_of_another_project_is_forbidden_without_a_missing_role(
+    apillon: ApillonClient, emulator: EmulatorState
+) -> None:
+    foreign = emulator.create_function("theirs", project_uuid="0b9e2a77-1c3d-4e5f-8a9b-0c1d2e3f4a5b")
+
+    with pytest.raises(ApillonForbidden) as raised:
+        await apillon.get_cloud_function(foreign.function_uuid)
+
+    assert raised.value.missing_role is None
+    assert "access this record" in raised.value.message
+
+
+async def test_wrong_secret_is_an_auth_error(emulator: EmulatorState) -> None:
+    async with connect(emulator, DEFAULT_API_KEY, "Wrong#Secret") as http:
+        with pytest.raises(ApillonAuthError) as raised:
+            await ApillonClient(http).list_cloud_functions()
+
+    assert (raised.value.status, raised.value.code) == (401, 40002400)
+
+
+async def test_unknown_function_is_not_found_with_the_apillon_code(apillon: ApillonClient) -> None:
+    with pytest.raises(ApillonNotFound) as raised:
+        await apillon.get_cloud_function(str(uuid4()))
+
+    assert (raised.value.status, raised.value.code, raised.value.message) == (404, 40418005, "CLOUD_FUNCTION_NOT_FOUND")
+
+
+async def test_api_layer_validation_errors_carry_each_field(apillon: ApillonClient) -> None:
+    with pytest.raises(ApillonValidationError) as raised:
+        await apillon.create_cloud_function("x" * 256, "")
+
+    errors = {(e.property, e.code) for e in raised.value.field_errors}
+    assert errors == {("name", 42200205), ("description", 42200206)}
+    assert raised.value.status == 422
+    assert raised.value.code in {42200205, 42200206}
+
+
+async def test_microservice_validation_unwraps_the_real_code(apillon: ApillonClient) -> None:
+    function = await apillon.create_cloud_function("fn")
+
+    with pytest.raises(ApillonValidationError) as raised:
+        await apillon.set_environment(function.function_uuid, {"A": ""})
+
+    assert raised.value.code == 42218016
+    assert [(e.property, e.code) for e in raised.value.field_errors] == [("variables", 42218016)]
+
+
+async def test_unhandled_backend_errors_are_server_errors(apillon: ApillonClient) -> None:
+    with pytest.raises(ApillonServerError) as raised:
+        await apillon.delete_job(str(uuid4()))
+
+    assert (raised.value.status, raised.value.code) == (500, 500001)
+
+
+async def test_too_few_credits_is_the_deploy_job_error(apillon: ApillonClient, emulator: EmulatorState) -> None:
+    function = await apillon.create_cloud_function("fn")
+    emulator.set_credit_balance(function.project_uuid or "", 0)
+
+    with pytest.raises(ApillonServerError) as raised:
+        await apillon.create_job(function.function_uuid, name="v1", script_cid=CID)
+
+    assert raised.value.code == 50018013
+    assert raised.value.message.startswith("Error creating acurast job:")
+
+
+async def test_an_html_error_page_does_not_crash_the_parser(apillon: ApillonClient, emulator: EmulatorState) -> None:
+    await inject(emulator, path="/cloud-functions", status=502, body="<html><body>Bad Gateway</body></html>")
+
+    with pytest.raises(ApillonBadResponse) as raised:
+        await apillon.list_cloud_functions()
+
+    assert raised.value.status == 502
+    assert "Bad Gateway" in str(raised.value)
+
+
+@pytest.mark.parametrize("body", [{"id": "x", "status": 200}, ["not", "an", "envelope"], "<html>ok</html>"])
+async def test_a_success_without_the_envelope_is_a_bad_response(
+    apillon: ApillonClient, emulator: EmulatorState, body: object
+) -> None:
+    await inject(emulator, path="/project/credit", status=200, body=body)
+
+    with pytest.raises(ApillonBadResponse):
+        await apillon.get_credit_balance()
+
+
+async def test_data_of_the_wrong_shape_is_a_bad_response(apillon: ApillonClient, emulator: EmulatorState) -> None:
+    await inject(
+        emulator, path="/project/credit", status=200, body={"id": "x", "status": 200, "data": {"balance": "lots"}}
+    )
+
+    with pytest.raises(ApillonBadResponse) as raised:
+        await apillon.get_credit_balance()
+
+    assert "balance" in str(raised.value)
+
+
+async def test_a_refused_connection_is_unreachable_and_never_reached_the_server() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    async with new_http_client(
+        base_url=BASE, api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(handler)
+    ) as http:
+        with pytest.raises(ApillonUnreachable) as raised:
+            await ApillonClient(http).create_cloud_function("fn")
+
+    assert raised.value.may_have_reached_server is False
+
+
+async def test_a_read_timeout_may_have_reached_the_server() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("timed out", request=request)
+
+    async with new_http_client(
+        base_url=BASE, api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(handler)
+    ) as http:
+        with pytest.raises(ApillonUnreachable) as raised:
+            await ApillonClient(http).create_cloud_function("fn")
+
+    assert raised.value.may_have_reached_server is True
+
+
+@pytest.mark.parametrize("bad", ["../project/credit", "a/b", "x?y=1", ""])
+async def test_uuid_path_arguments_cannot_reshape_the_url(
+    apillon: ApillonClient, emulator: EmulatorState, bad: str
+) -> None:
+    with pytest.raises(ValueError):
+        await apillon.get_cloud_function(bad)
+    with pytest.raises(ValueError):
+        await apillon.delete_job(bad)
+    assert emulator.requests == []

@@ -1,0 +1,38 @@
+from collections.abc import AsyncGenerator
+
+import httpx2
+import pytest
+
+from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, ManualClock, create_emulator
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def state(clock: ManualClock) -> EmulatorState:
+    return EmulatorState(clock=clock)
+
+
+@pytest.fixture
+async def anonymous(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
+    """Raw HTTP to the emulator, no credentials."""
+    transport = httpx2.ASGITransport(app=create_emulator(state))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
+    """Raw HTTP to the emulator with the default key, which holds every role."""
+    transport = httpx2.ASGITransport(app=create_emulator(state))
+    auth = (DEFAULT_API_KEY, DEFAULT_API_SECRET)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://emulator", auth=auth) as http:
+        yield http

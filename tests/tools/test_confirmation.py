@@ -1,0 +1,254 @@
+"""The guard in front of the destructive tools, for both of them: nothing happens without consent."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mcp.types as types
+import pytest
+from mcp import Client
+
+from apillon_mcp.emulator import EmulatorState, JobStatus
+
+from conftest import ServerFactory
+from support import text
+
+pytestmark = pytest.mark.anyio
+
+CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+TOKEN = re.compile(r'confirmation_token="([^"]+)"')
+
+
+@dataclass
+class Case:
+    tool: str
+    arguments: dict[str, Any]
+    other_arguments: dict[str, Any]
+    done: Callable[[], bool]
+
+
+def deletion(emulator: EmulatorState) -> Case:
+    function = emulator.create_function("svc")
+    job = emulator.create_job(function.function_uuid, "live", CID)
+    spare = emulator.create_job(function.function_uuid, "spare", CID)
+    emulator.clock.advance(3600)
+    return Case(
+        tool="delete_cloud_function_job",
+        arguments={"job_uuid": job.job_uuid},
+        other_arguments={"job_uuid": spare.job_uuid},
+        done=lambda: (
+            emulator.jobs[job.job_uuid].job_status == JobStatus.DELETED
+            or emulator.jobs[spare.job_uuid].job_status == JobStatus.DELETED
+        ),
+    )
+
+
+def replacement(emulator: EmulatorState) -> Case:
+    function = emulator.create_function("svc")
+    emulator.create_job(function.function_uuid, "live", CID)
+    emulator.clock.advance(3600)
+    variables = {"API_URL": "https://example.org", "API_TOKEN": "s3cr3t-value"}
+    return Case(
+        tool="set_cloud_function_environment",
+        arguments={"function_uuid": function.function_uuid, "variables": variables},
+        other_arguments={"function_uuid": function.function_uuid, "variables": {**variables, "API_TOKEN": "other"}},
+        done=lambda: emulator.functions[function.function_uuid].variables is not None,
+    )
+
+
+CASES = [deletion, replacement]
+
+
+def token_of(answer: types.CallToolResult) -> str:
+    match = TOKEN.search(text(answer))
+    assert match is not None, text(answer)
+    return match.group(1)
+
+
+@pytest.fixture(params=CASES, ids=lambda make: make.__name__)
+def case(request: pytest.FixtureRequest, emulator: EmulatorState) -> Case:
+    make: Callable[[EmulatorState], Case] = request.param
+    return make(emulator)
+
+
+async def test_first_call_changes_nothing_and_describes_the_effect_with_a_token(mcp: Client, case: Case) -> None:
+    answer = await mcp.call_tool(case.tool, case.arguments)
+
+    assert answer.is_error
+    assert text(answer).startswith("Confirmation required: ")
+    assert "cannot" in text(answer)
+    assert token_of(answer)
+    assert not case.done()
+
+
+async def test_the_token_runs_the_action_once(mcp: Client, case: Case) -> None:
+    token = token_of(await mcp.call_tool(case.tool, case.arguments))
+
+    confirmed = await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+    assert not confirmed.is_error, text(confirmed)
+    assert case.done()
+
+
+async def test_a_reused_token_is_refused(mcp: Client, emulator: EmulatorState, case: Case) -> None:
+    token = token_of(await mcp.call_tool(case.tool, case.arguments))
+    await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+    requests_before = len(emulator.requests)
+
+    again = await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+
+    assert again.is_error
+    assert "already used" in text(again)
+    assert not any(method in ("POST", "DELETE") for method, _ in emulator.requests[requests_before:])
+
+
+async def test_a_token_for_other_arguments_is_refused(mcp: Client, case: Case) -> None:
+    token = token_of(await mcp.call_tool(case.tool, case.arguments))
+
+    answer = await mcp.call_tool(case.tool, {**case.other_arguments, "confirmation_token": token})
+
+    assert answer.is_error
+    assert "issued for another call" in text(answer)
+    assert not case.done()
+
+
+async def test_a_token_for_the_other_tool_is_refused(mcp: Client, emulator: EmulatorState) -> None:
+    deleting, replacing = deletion(emulator), replacement(emulator)
+    token = token_of(await mcp.call_tool(deleting.tool, deleting.arguments))
+
+    answer = await mcp.call_tool(replacing.tool, {**replacing.arguments, "confirmation_token": token})
+
+    assert answer.is_error
+    assert "issued for another call" in text(answer)
+    assert not deleting.done() and not replacing.done()
+
+
+async def test_an_expired_token_is_refused(mcp: Client, emulator: EmulatorState, case: Case) -> None:
+    token = token_of(await mcp.call_tool(case.tool, case.arguments))
+    emulator.clock.advance(301)
+
+    answer = await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+
+    assert answer.is_error
+    assert "expired" in text(answer)
+    assert not case.done()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        lambda t: t[:10] + ("x" if t[10] != "x" else "y") + t[11:],
+        lambda t: t[:-4],
+        lambda t: "ct1." + "A" * 60,
+        lambda t: "true",
+        lambda t: "",
+    ],
+    ids=["last-char", "payload-char", "truncated", "forged", "boolean", "empty"],
+)
+async def test_a_tampered_token_is_refused(mcp: Client, case: Case, tamper: Callable[[str], str]) -> None:
+    token = token_of(await mcp.call_tool(case.tool, case.arguments))
+
+    answer = await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": tamper(token)})
+
+    assert answer.is_error
+    assert "Confirmation token refused" in text(answer)
+    assert not case.done()
+
+
+async def test_a_token_from_another_server_is_refused(make_server: ServerFactory, case: Case) -> None:
+    async with Client(make_server()) as first:
+        token = token_of(await first.call_tool(case.tool, case.arguments))
+
+    async with Client(make_server()) as second:
+        answer = await second.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+
+    assert "not a token this server issued" in text(answer)
+    assert not case.done()
+
+
+async def test_a_change_of_state_since_the_token_asks_again(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("svc")
+    job = emulator.create_job(function.function_uuid, "pending", CID)
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
+    assert "has not started serving yet" in text(first)
+    emulator.clock.advance(60)  # within the token's life the job reaches MATCHED and serves the gateway
+
+    answer = await mcp.call_tool(
+        "delete_cloud_function_job", {"job_uuid": job.job_uuid, "confirmation_token": token_of(first)}
+    )
+
+    assert answer.is_error
+    assert text(answer).startswith("Confirmation required: The situation changed")
+    assert "serves the function's gateway" in text(answer)
+    assert emulator.jobs[job.job_uuid].job_status == JobStatus.MATCHED
+    confirmed = await mcp.call_tool(
+        "delete_cloud_function_job", {"job_uuid": job.job_uuid, "confirmation_token": token_of(answer)}
+    )
+    assert not confirmed.is_error
+    assert emulator.jobs[job.job_uuid].job_status == JobStatus.DELETED
+
+
+async def test_a_bare_confirm_flag_is_not_consent(mcp: Client, case: Case) -> None:
+    answer = await mcp.call_tool(case.tool, {**case.arguments, "confirm": True})
+
+    assert text(answer).startswith("Confirmation required: ")
+    assert not case.done()
+
+
+def answering(action: str, content: dict[str, Any] | None = None) -> Any:
+    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        callback.asked.append(params)  # type: ignore[attr-defined]
+        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
+
+    callback.asked = []  # type: ignore[attr-defined]
+    return callback
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_elicitation_accept_runs_the_action(make_server: ServerFactory, case: Case, mode: str) -> None:
+    callback = answering("accept", {"confirm": True})
+    async with Client(make_server(), mode=mode, elicitation_callback=callback) as client:
+        answer = await client.call_tool(case.tool, case.arguments)
+
+    assert not answer.is_error, text(answer)
+    assert case.done()
+    (question,) = callback.asked
+    assert "cannot" in question.message
+    assert "s3cr3t-value" not in question.message
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize(
+    ("action", "content", "reason"),
+    [
+        ("decline", None, "declined"),
+        ("cancel", None, "cancelled"),
+        ("accept", {"confirm": False}, "did not tick"),
+    ],
+)
+async def test_elicitation_without_a_yes_changes_nothing(
+    make_server: ServerFactory, case: Case, mode: str, action: str, content: dict[str, Any] | None, reason: str
+) -> None:
+    async with Client(make_server(), mode=mode, elicitation_callback=answering(action, content)) as client:
+        answer = await client.call_tool(case.tool, case.arguments)
+
+    assert answer.is_error
+    assert text(answer).startswith("Not done: ")
+    assert reason in text(answer)
+    assert "Nothing was changed" in text(answer)
+    assert not case.done()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_with_elicitation_a_token_is_not_a_substitute_for_asking(
+    make_server: ServerFactory, case: Case, mode: str
+) -> None:
+    async with Client(make_server()) as plain:
+        token = token_of(await plain.call_tool(case.tool, case.arguments))
+
+    async with Client(make_server(), mode=mode, elicitation_callback=answering("decline")) as client:
+        answer = await client.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+
+    assert "declined" in text(answer)
+    assert not case.done()

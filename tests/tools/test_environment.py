@@ -1,0 +1,130 @@
+import logging
+from uuid import uuid4
+
+import pytest
+from mcp import Client
+
+from apillon_mcp.emulator import EmulatorState, Role, Service
+
+from conftest import ServerFactory
+from support import add_key_without, text
+
+pytestmark = pytest.mark.anyio
+
+CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+SECRET_VALUE = "sk-live-4f9a1c77e2"
+
+
+def token_of(answer_text: str) -> str:
+    return answer_text.split('confirmation_token="')[1].split('"')[0]
+
+
+async def replace(mcp: Client, function_uuid: str, variables: object) -> tuple[str, str]:
+    arguments = {"function_uuid": function_uuid, "variables": variables}
+    first = text(await mcp.call_tool("set_cloud_function_environment", arguments))
+    done = await mcp.call_tool("set_cloud_function_environment", {**arguments, "confirmation_token": token_of(first)})
+    return first, text(done)
+
+
+async def test_replacing_stores_exactly_the_new_set_and_never_shows_values(
+    mcp: Client, emulator: EmulatorState, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    function = emulator.create_function("fn")
+    emulator.create_job(function.function_uuid, "live", CID)
+    emulator.clock.advance(3600)
+
+    await replace(mcp, function.function_uuid, {"OLD": "gone"})
+    first, done = await replace(mcp, function.function_uuid, {"API_URL": "https://x.example", "TOKEN": SECRET_VALUE})
+
+    assert emulator.functions[function.function_uuid].variables == [
+        {"key": "API_URL", "value": "https://x.example"},
+        {"key": "TOKEN", "value": SECRET_VALUE},
+    ]
+    assert 'these 2: "API_URL", "TOKEN"' in first
+    assert 'The active job "live" receives the new values' in first
+    assert 'now exactly 2 variables: "API_URL", "TOKEN"' in done
+    assert "cannot be read back" in done
+    assert SECRET_VALUE not in first + done + caplog.text
+
+
+async def test_the_list_form_of_the_api_is_accepted(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    _, done = await replace(mcp, function.function_uuid, [{"key": "A", "value": "1"}])
+
+    assert emulator.functions[function.function_uuid].variables == [{"key": "A", "value": "1"}]
+    assert "No job has matched yet" in done
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({}, "variables is empty"),
+        ({"EMPTY": ""}, 'the value of "EMPTY" must be a non-empty string'),
+        ({"PORT": 8080}, 'the value of "PORT" must be a non-empty string'),
+        ({"NESTED": {"token": SECRET_VALUE}}, 'the value of "NESTED"'),
+        ({"": SECRET_VALUE}, "every variable name must be a non-empty string"),
+        ([{"key": "A", "value": SECRET_VALUE}, {"key": "A", "value": "x"}], '"A" is given twice'),
+        ("not an object", "must be an object"),
+        ({"BIG": "v" * 5000}, "Apillon accepts at most 4096"),
+    ],
+)
+async def test_bad_variables_are_refused_before_any_request_without_quoting_values(
+    mcp: Client, emulator: EmulatorState, variables: object, message: str
+) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "set_cloud_function_environment", {"function_uuid": function.function_uuid, "variables": variables}
+    )
+
+    assert answer.is_error
+    assert message in text(answer)
+    assert SECRET_VALUE not in text(answer)
+    assert emulator.requests == []
+
+
+async def test_replacing_after_the_active_job_was_deleted_says_the_values_were_saved(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    job = emulator.create_job(function.function_uuid, "live", CID)
+    emulator.clock.advance(3600)
+    emulator.delete_job(job.job_uuid, project_uuid=function.project_uuid)
+
+    first, done = await replace(mcp, function.function_uuid, {"A": "1"})
+
+    assert "Its active job was deleted" in first
+    assert "40418004 JOB_NOT_FOUND" in done
+    assert "WERE saved" in done
+    assert emulator.functions[function.function_uuid].variables == [{"key": "A", "value": "1"}]
+
+
+async def test_replacing_needs_the_execute_permission(make_server: ServerFactory, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    key, secret = add_key_without(emulator, (Role.EXECUTE, Service.COMPUTING))
+
+    async with Client(make_server(api_key=key, api_secret=secret)) as client:
+        _, done = await replace(client, function.function_uuid, {"A": "1"})
+
+    assert "lacks the Execute permission for Computing (KEY_EXECUTE)" in done
+    assert emulator.functions[function.function_uuid].variables is None
+
+
+async def test_replacing_on_an_unknown_function_is_an_error_before_any_token(mcp: Client) -> None:
+    answer = await mcp.call_tool(
+        "set_cloud_function_environment", {"function_uuid": str(uuid4()), "variables": {"A": "1"}}
+    )
+
+    assert answer.is_error
+    assert "CLOUD_FUNCTION_NOT_FOUND" in text(answer)
+    assert "confirmation_token" not in text(answer)
+
+
+async def test_variables_sent_as_a_json_string_are_accepted(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    await replace(mcp, function.function_uuid, '{"A": "1"}')
+
+    assert emulator.functions[function.function_uuid].variables == [{"key": "A", "value": "1"}]

@@ -1,0 +1,171 @@
+from uuid import uuid4
+
+import pytest
+from mcp import Client
+
+from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
+
+from conftest import ServerFactory
+from support import add_key_without, data, text
+
+pytestmark = pytest.mark.anyio
+
+CID_V0 = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+CID_V1 = "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby"
+
+
+async def test_create_job_reports_the_credits_it_spent_and_the_balance_after(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0, "slots": 2},
+    )
+
+    created = data(answer)
+    job = created["job"]
+    assert (job["name"], job["status"], job["slots"], job["script_cid"]) == ("v1", "DEPLOYING", 2, CID_V0)
+    assert emulator.jobs[job["job_uuid"]].function_uuid == function.function_uuid
+    assert (created["credits_spent"], created["credit_balance"]) == (100, 900)
+    assert emulator.credit_balance(DEFAULT_PROJECT_UUID) == 900
+    summary = text(answer)
+    assert f'Created job "v1" uuid={job["job_uuid"]}' in summary
+    assert "Spent 100 credits; balance now 900." in summary
+    assert "MATCHED" in summary and "get_cloud_function" in summary
+
+
+async def test_a_cid_v1_is_stored_as_cid_v0(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V1}
+    )
+
+    assert data(answer)["job"]["script_cid"] == CID_V0
+
+
+async def test_too_few_credits_is_explained_and_nothing_is_created(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    emulator.set_credit_balance(DEFAULT_PROJECT_UUID, 99)
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0}
+    )
+
+    assert answer.is_error
+    assert "50018013 DEPLOY_JOB_ERROR" in text(answer)
+    assert "get_credit_balance" in text(answer)
+    assert emulator.jobs == {}
+    assert emulator.credit_balance(DEFAULT_PROJECT_UUID) == 99
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"name": "v1", "script_cid": "not-a-cid"},
+        {"name": "v1", "script_cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"},
+        {"name": "v1", "script_cid": CID_V0, "slots": 11},
+        {"name": "v1", "script_cid": CID_V0, "slots": -1},
+        {"name": "", "script_cid": CID_V0},
+        {"name": "n" * 256, "script_cid": CID_V0},
+        {"script_cid": CID_V0},
+    ],
+)
+async def test_bad_job_arguments_are_refused_before_any_request(
+    mcp: Client, emulator: EmulatorState, arguments: dict[str, object]
+) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool("create_cloud_function_job", {"function_uuid": function.function_uuid, **arguments})
+
+    assert answer.is_error
+    assert emulator.requests == []
+
+
+async def test_create_job_on_an_unknown_function_spends_nothing(mcp: Client, emulator: EmulatorState) -> None:
+    answer = await mcp.call_tool(
+        "create_cloud_function_job", {"function_uuid": str(uuid4()), "name": "v1", "script_cid": CID_V0}
+    )
+
+    assert answer.is_error
+    assert "CLOUD_FUNCTION_NOT_FOUND" in text(answer)
+    assert emulator.credit_balance(DEFAULT_PROJECT_UUID) == 1000
+
+
+async def test_create_job_without_write_permission_names_the_permission(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    key, secret = add_key_without(emulator, (Role.WRITE, Service.COMPUTING))
+
+    async with Client(make_server(api_key=key, api_secret=secret)) as client:
+        answer = await client.call_tool(
+            "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0}
+        )
+
+    assert "lacks the Write permission for Computing (KEY_WRITE)" in text(answer)
+    assert emulator.jobs == {}
+
+
+async def test_deleting_a_deploying_job_says_it_cancels_the_deployment(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    job = emulator.create_job(function.function_uuid, "new", CID_V0)
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
+
+    assert "has not started serving yet" in text(first)
+    assert "credits spent on the job are not refunded" in text(first)
+
+
+async def test_deleting_the_serving_job_warns_that_the_gateway_stops(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    job = emulator.create_job(function.function_uuid, "live", CID_V0)
+    emulator.clock.advance(3600)
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
+    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    deleted = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid, "confirmation_token": token})
+
+    assert "serves the function's gateway" in text(first)
+    assert data(deleted)["served_gateway"] is True
+    assert data(deleted)["status"] == "DELETED"
+    assert "stops answering" in text(deleted)
+    assert emulator.jobs[job.job_uuid].job_status == JobStatus.DELETED
+    assert emulator.functions[function.function_uuid].active_job_id == emulator.jobs[job.job_uuid].id
+
+
+async def test_deleting_an_inactive_job_says_it_serves_nothing(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    old = emulator.create_job(function.function_uuid, "old", CID_V0)
+    emulator.clock.advance(3600)
+    emulator.create_job(function.function_uuid, "new", CID_V0)
+    emulator.clock.advance(3600)
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": old.job_uuid})
+
+    assert "It is INACTIVE" in text(first)
+
+
+async def test_deleting_an_unknown_job_is_refused_without_a_token(mcp: Client, emulator: EmulatorState) -> None:
+    emulator.create_function("fn")
+
+    answer = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": str(uuid4())})
+
+    assert answer.is_error
+    assert "No live job with uuid" in text(answer)
+    assert "confirmation_token" not in text(answer)
+    assert not any(method == "DELETE" for method, _ in emulator.requests)
+
+
+async def test_a_job_of_an_older_function_is_found_for_deletion(mcp: Client, emulator: EmulatorState) -> None:
+    target = emulator.create_function("first")
+    job = emulator.create_job(target.function_uuid, "deep", CID_V0)
+    for n in range(150):
+        emulator.create_function(f"later-{n}")
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
+
+    assert text(first).startswith("Confirmation required: ")
+    assert '"deep"' in text(first)
