@@ -1,10 +1,15 @@
-"""An offline emulator of Apillon's Cloud Functions API, read from the backend's behaviour (Starlette, in memory)."""
+"""An offline emulator of Apillon's Cloud Functions API, read from the backend's behaviour (Starlette, in memory).
+
+It covers the cloud-function endpoints, the storage upload flow a script needs (with real IPFS CIDs) and the
+function gateway, which runs the uploaded script in Node.js.
+"""
 
 from apillon_mcp.emulator.app import create_emulator
 from apillon_mcp.emulator.clock import Clock, ManualClock, SystemClock
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.lifecycle import LifecycleDelays
-from apillon_mcp.emulator.records import CloudFunction, Job, JobStatus, RecordStatus, Role, Service
+from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, Job, JobStatus, RecordStatus, Role, Service
+from apillon_mcp.emulator.script_runner import GatewayConfig
 from apillon_mcp.emulator.state import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -22,6 +27,9 @@ __all__ = [
     "CloudFunction",
     "EmulatedError",
     "EmulatorState",
+    "File",
+    "FileStatus",
+    "GatewayConfig",
     "Job",
     "JobStatus",
     "LifecycleDelays",

@@ -7,10 +7,12 @@ from urllib.parse import unquote
 from starlette.requests import Request
 
 from apillon_mcp.emulator.listing import parse_list_query
-from apillon_mcp.emulator.records import ApiKey, Role
+from apillon_mcp.emulator.records import ApiKey, Role, Service
 from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.validation import parse_create_function, parse_create_job, parse_variables
 from apillon_mcp.emulator.wire import Json, function_full, function_item, job_json
+
+HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass(frozen=True)
@@ -27,18 +29,28 @@ class Call:
     def project_uuid(self) -> str:
         return self.api_key.project_uuid
 
+    @property
+    def base_url(self) -> str:
+        """The emulator's URL as this request reached it, without the trailing '/'."""
+        return str(self.request.base_url).rstrip("/")
+
     def gateway_url(self, function_uuid: str) -> str:
-        return f"{str(self.request.base_url).rstrip('/')}/gateway/{function_uuid}"
+        return f"{self.base_url}/gateway/{function_uuid}"
 
 
 @dataclass(frozen=True)
 class ApiRoute:
-    """An Express-style route: literal segments match case-insensitively, `{name}` takes one segment."""
+    """An Express-style route: literal segments match case-insensitively, `{name}` takes one segment.
+
+    `guard` is the exact (role, service) pair the key needs (None: any valid key); `status` the success status
+    (None: 201 for POST, else 200).
+    """
 
     method: str
     pattern: str
-    role: Role | None  # on COMPUTING; None: any valid key
-    handler: Callable[[Call], Json]
+    guard: tuple[Role, Service] | None
+    handler: Callable[[Call], object]
+    status: int | None = None
 
     def match(self, method: str, raw_path: str) -> dict[str, str] | None:
         if len(raw_path) > 1 and raw_path.endswith("/"):
@@ -58,18 +70,35 @@ class ApiRoute:
         return params
 
 
+def raw_path(request: Request) -> str:
+    """The URL path exactly as sent, percent-escapes kept."""
+    raw: bytes = request.scope.get("raw_path", request.url.path.encode())
+    return raw.decode("latin-1").split("?", 1)[0]
+
+
+def request_target(request: Request) -> str:
+    """Express' `request.url`: the raw path plus the query string."""
+    query = request.scope["query_string"].decode("latin-1")
+    return f"{raw_path(request)}?{query}" if query else raw_path(request)
+
+
+_EXECUTE = (Role.EXECUTE, Service.COMPUTING)
+_WRITE = (Role.WRITE, Service.COMPUTING)
+_READ = (Role.READ, Service.COMPUTING)
+
+
 class CloudFunctionApi:
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
 
     def routes(self) -> list[ApiRoute]:
         return [
-            ApiRoute("POST", "/cloud-functions", Role.WRITE, self.create_function),
-            ApiRoute("GET", "/cloud-functions", Role.READ, self.list_functions),
-            ApiRoute("GET", "/cloud-functions/{function_uuid}", Role.READ, self.get_function),
-            ApiRoute("POST", "/cloud-functions/{function_uuid}/jobs", Role.WRITE, self.create_job),
-            ApiRoute("POST", "/cloud-functions/{function_uuid}/environment", Role.EXECUTE, self.set_environment),
-            ApiRoute("DELETE", "/cloud-functions/jobs/{job_uuid}", Role.WRITE, self.delete_job),
+            ApiRoute("POST", "/cloud-functions", _WRITE, self.create_function),
+            ApiRoute("GET", "/cloud-functions", _READ, self.list_functions),
+            ApiRoute("GET", "/cloud-functions/{function_uuid}", _READ, self.get_function),
+            ApiRoute("POST", "/cloud-functions/{function_uuid}/jobs", _WRITE, self.create_job),
+            ApiRoute("POST", "/cloud-functions/{function_uuid}/environment", _EXECUTE, self.set_environment),
+            ApiRoute("DELETE", "/cloud-functions/jobs/{job_uuid}", _WRITE, self.delete_job),
             ApiRoute("GET", "/project/credit", None, self.credit),
         ]
 

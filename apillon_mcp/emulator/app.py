@@ -2,6 +2,8 @@
 
 Every API request goes: request log → injected fault → JSON body parser → Basic auth → route (404 if none)
 → role guard → endpoint. Errors leave as `{"id", ..., "path", "timestamp"}`; successes as `{"id", "status", "data"}`.
+Beside the API and outside its auth and faults: the function gateway (`/gateway/<uuid>/…`), the presigned S3
+upload URLs (`/s3/…`) and an IPFS gateway (`/ipfs/<cid>`).
 """
 
 import json
@@ -13,24 +15,30 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from apillon_mcp.emulator.api import ApiRoute, Call, CloudFunctionApi
+from apillon_mcp.emulator.api import HTTP_METHODS, ApiRoute, Call, CloudFunctionApi, raw_path, request_target
 from apillon_mcp.emulator.auth import parse_basic_credentials, require_role
 from apillon_mcp.emulator.control import ControlRoutes
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import Fault, take_fault
-from apillon_mcp.emulator.records import Service
+from apillon_mcp.emulator.gateway import GatewayRoutes
+from apillon_mcp.emulator.ipfs import IpfsRoutes
+from apillon_mcp.emulator.s3 import S3Routes
 from apillon_mcp.emulator.state import EmulatorState
+from apillon_mcp.emulator.storage_api import StorageApi
 from apillon_mcp.emulator.wire import iso
-
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def create_emulator(state: EmulatorState) -> Starlette:
     """The ASGI app serving `state`; mount it, serve it with uvicorn, or drive it through `httpx2.ASGITransport`."""
-    controls = ControlRoutes(state)
-    api = ApiDispatcher(state, CloudFunctionApi(state).routes())
+    api = ApiDispatcher(state, [*CloudFunctionApi(state).routes(), *StorageApi(state).routes()])
     return Starlette(
-        routes=[Mount("/_emulator", routes=controls.routes()), Route("/{path:path}", api.dispatch, methods=_METHODS)]
+        routes=[
+            Mount("/_emulator", routes=ControlRoutes(state).routes()),
+            *GatewayRoutes(state).routes(),
+            *S3Routes(state).routes(),
+            *IpfsRoutes(state).routes(),
+            Route("/{path:path}", api.dispatch, methods=HTTP_METHODS),
+        ]
     )
 
 
@@ -40,28 +48,27 @@ class ApiDispatcher:
         self._routes = routes
 
     async def dispatch(self, request: Request) -> Response:
-        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
-        query = request.scope["query_string"].decode("latin-1")
-        target = f"{raw_path}?{query}" if query else raw_path
+        target = request_target(request)
         self._state.requests.append((request.method, target))
         fault = take_fault(self._state.faults, request.method, request.url.path)
         if fault is not None:
             return await self._faulted(fault, target)
         try:
-            payload = await self._handle(request, raw_path, target)
+            status, payload = await self._handle(request, target)
         except EmulatedError as error:
             return JSONResponse(self._error_body(error.fields, target), status_code=error.status)
-        status = 201 if request.method == "POST" else 200
         return JSONResponse({"id": str(uuid4()), "status": status, "data": payload}, status_code=status)
 
-    async def _handle(self, request: Request, raw_path: str, target: str) -> object:
+    async def _handle(self, request: Request, target: str) -> tuple[int, object]:
+        """(success status, payload) of the matching route."""
         body = await _json_body(request)
         api_key = self._state.authenticate(*parse_basic_credentials(request.headers.get("authorization")))
-        route, params = self._route(request.method, raw_path, target)
-        if route.role is not None:
-            require_role(api_key, route.role, Service.COMPUTING)
+        route, params = self._route(request.method, raw_path(request), target)
+        if route.guard is not None:
+            require_role(api_key, *route.guard)
         query = {name: request.query_params.getlist(name) for name in request.query_params}
-        return route.handler(Call(request, api_key, params, query, body))
+        payload = route.handler(Call(request, api_key, params, query, body))
+        return route.status or (201 if request.method == "POST" else 200), payload
 
     def _route(self, method: str, raw_path: str, target: str) -> tuple[ApiRoute, dict[str, str]]:
         for route in self._routes:

@@ -1,4 +1,4 @@
-"""Basic-auth header parsing and the role guard, with the API layer's exact errors (apillon-api.md §2)."""
+"""Basic-auth parsing, the role guard and the record access check, with their exact errors (apillon-api.md §2)."""
 
 import base64
 
@@ -28,6 +28,13 @@ def require_role(api_key: ApiKey, role: Role, service: Service) -> None:
     if (role, service) not in api_key.roles:
         # "permissins" is how the backend's AuthGuard spells it.
         raise EmulatedError.api(403, FORBIDDEN, f"Insufficient permissins - missing KEY_{role.name} permission")
+
+
+def check_access(owner: str, caller: str, modify: bool = False) -> None:
+    """A record of another project is a 403 raised in the microservice (no `status` key)."""
+    if owner != caller:
+        verb = "modify" if modify else "access"
+        raise EmulatedError.service(403, FORBIDDEN, f"Insufficient permissions to {verb} this record")
 
 
 def _decode_lenient(encoded: str) -> str:

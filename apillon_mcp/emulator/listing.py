@@ -8,9 +8,9 @@ from typing import TypeVar
 
 from apillon_mcp.emulator.coercion import js_integer
 from apillon_mcp.emulator.errors import EmulatedError
-from apillon_mcp.emulator.records import CloudFunction, Job
+from apillon_mcp.emulator.records import CloudFunction, File, Job
 
-Row = TypeVar("Row", CloudFunction, Job)
+Row = TypeVar("Row", CloudFunction, Job, File)
 Params = Mapping[str, Sequence[str]]
 DEFAULT_LIMIT = 20
 
@@ -49,6 +49,28 @@ JOB_COLUMNS: dict[str, Callable[[Job], object]] = {
     "endtime": lambda row: row.create_time,
     "transactionhash": lambda row: None,
     "deployeraddress": lambda row: None,
+    "createtime": lambda row: row.create_time,
+    "updatetime": lambda row: row.update_time,
+    "createuser": lambda row: None,
+    "updateuser": lambda row: None,
+}
+
+FILE_COLUMNS: dict[str, Callable[[File], object]] = {
+    "id": lambda row: row.id,
+    "file_uuid": lambda row: row.file_uuid,
+    "project_uuid": lambda row: row.project_uuid,
+    "bucket_id": lambda row: row.bucket_uuid,
+    "directory_id": lambda row: None,
+    "session_id": lambda row: row.session_uuid,
+    "cid": lambda row: row.cid_v0 if row.published else None,
+    "cidv1": lambda row: row.cid_v1 if row.published else None,
+    "name": lambda row: row.name,
+    "contenttype": lambda row: row.content_type,
+    "path": lambda row: row.path,
+    "size": lambda row: len(row.content),
+    "filestatus": lambda row: row.file_status,
+    "s3filekey": lambda row: f"{row.path or ''}{row.name}",
+    "status": lambda row: row.status,
     "createtime": lambda row: row.create_time,
     "updatetime": lambda row: row.update_time,
     "createuser": lambda row: None,

@@ -115,3 +115,91 @@ class Job:
     job_id: int | None = None
     deploy_done: bool = False
     match_done: bool = False
+
+
+class SessionStatus(IntEnum):
+    """An upload session's `sessionStatus`: open for more files until it is ended."""
+
+    CREATED = 1
+    IN_PROGRESS = 2
+
+
+class FileStatus(IntEnum):
+    """The public `fileStatus` of a stored file."""
+
+    REQUEST_FOR_UPLOAD_GENERATED = 1
+    UPLOADED_TO_S3 = 2
+    UPLOADED_TO_IPFS = 3
+    PINNED_TO_CRUST = 4
+
+
+@dataclass
+class UploadSession:
+    session_uuid: str
+    bucket_uuid: str
+    project_uuid: str
+    status: SessionStatus
+    create_time: datetime
+
+
+@dataclass
+class FileUpload:
+    """A file upload request: one name in one session, and the bytes PUT to its signed URL (None until then).
+
+    `path` is normalised (no leading '/', one trailing '/'); `s3_key` is `<path><name>`, unique in the session.
+    """
+
+    file_uuid: str
+    session_uuid: str
+    bucket_uuid: str
+    project_uuid: str
+    path: str | None
+    name: str
+    content_type: str | None
+    create_time: datetime
+    update_time: datetime
+    content: bytes | None = None
+
+    @property
+    def s3_key(self) -> str:
+        return f"{self.path or ''}{self.name}"
+
+
+@dataclass
+class File:
+    """A stored file row, created when its session ends, with the upload request's `file_uuid`.
+
+    `cid_v0` / `cid_v1` are computed from `content` at once but published (`CID`, `CIDv1`, `link`) only from
+    UPLOADED_TO_IPFS on; `ipfs_due` / `pin_due` are when the emulated workers move it to statuses 3 and 4.
+    """
+
+    id: int
+    file_uuid: str
+    bucket_uuid: str
+    project_uuid: str
+    session_uuid: str
+    path: str | None
+    name: str
+    content_type: str | None
+    content: bytes
+    cid_v0: str
+    cid_v1: str
+    file_status: FileStatus
+    status: RecordStatus
+    create_time: datetime
+    update_time: datetime
+    ipfs_due: datetime
+    pin_due: datetime
+
+    @property
+    def published(self) -> bool:
+        """On IPFS: the CIDs are public and the bytes can be fetched by CID."""
+        return self.file_status >= FileStatus.UPLOADED_TO_IPFS
+
+
+@dataclass
+class CachedJob:
+    """The gateway's cached resolution of a function to the job it serves, until `expires`."""
+
+    job: Job
+    expires: datetime

@@ -1,10 +1,11 @@
-"""The emulator's in-memory Apillon: projects, API keys, cloud functions, jobs, credits (no HTTP here)."""
+"""The emulator's in-memory Apillon: projects, API keys, cloud functions, jobs, credits, storage (no HTTP here)."""
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from uuid import uuid4
 
-from apillon_mcp.emulator.cid import to_cid_v0
+from apillon_mcp.emulator.auth import check_access
 from apillon_mcp.emulator.clock import Clock, SystemClock
 from apillon_mcp.emulator.errors import EmulatedError, field_error
 from apillon_mcp.emulator.faults import Fault
@@ -13,7 +14,9 @@ from apillon_mcp.emulator.listing import FUNCTION_COLUMNS, JOB_COLUMNS, ListQuer
 from apillon_mcp.emulator.records import (
     ApiKey,
     Bucket,
+    CachedJob,
     CloudFunction,
+    File,
     Job,
     JobStatus,
     Project,
@@ -21,6 +24,9 @@ from apillon_mcp.emulator.records import (
     Role,
     Service,
 )
+from apillon_mcp.emulator.script_runner import GatewayConfig
+from apillon_mcp.emulator.storage import StorageState
+from apillon_mcp.unixfs import to_cid_v0
 
 DEFAULT_API_KEY = "7f3c9a52-5d1e-4b8a-9c6f-2e4d8b1a0c37"
 DEFAULT_API_SECRET = "Emu1@tor#Key"
@@ -29,10 +35,13 @@ DEFAULT_ROLES = frozenset((role, service) for role in Role for service in (Servi
 JOB_PRICE = 100
 FIRST_CHAIN_JOB_ID = 1001
 MAX_VARIABLES_BYTES = 4096  # AWS KMS Encrypt's plaintext limit
+GATEWAY_CACHE_SECONDS = 300
 _HIDDEN_BY_DEFAULT = (RecordStatus.ARCHIVED, RecordStatus.DELETED)
 _CREDIT_TOO_LOW = json.dumps(
     {"status": 402, "code": 40210000, "errorMessage": "CREDIT_BALANCE_TOO_LOW"}, separators=(",", ":")
 )
+# The backend asks an internal lambda to convert a script CID; when it refuses, axios' own message surfaces.
+_CID_REJECTED = "Request failed with status code 400"
 
 
 class EmulatorState:
@@ -41,26 +50,41 @@ class EmulatorState:
     A fresh state holds one project, `DEFAULT_PROJECT_UUID`, with `initial_credits` credits, reached with the key
     `DEFAULT_API_KEY` / `DEFAULT_API_SECRET`, which has every role on COMPUTING and STORAGE.
 
-    Read helpers for tests: `functions` (by function uuid) and `jobs` (by job uuid) hold the stored rows, with
-    pending job transitions applied first; `buckets`, `projects` and `api_keys` likewise. Rows are plain
-    dataclasses, so a test may also edit one to build a situation the API cannot reach. `requests` logs
-    (method, path with query) of every API request, control routes excluded.
+    Read helpers for tests: `functions` (by function uuid), `jobs` (by job uuid) and `files` (stored files, by
+    file uuid) hold the stored rows, with pending transitions applied first; `buckets`, `projects` and `api_keys`
+    likewise, and `storage` holds upload sessions and requests. `file_content_by_cid` reads a stored file back,
+    `store_file` seeds one. Rows are plain dataclasses, so a test may also edit one to build a situation the API
+    cannot reach. `requests` logs (method, path with query) of every request to the API, the gateway, the S3
+    upload URLs and `/ipfs/`; control routes are not logged. `gateway` says how scripts run (`GatewayConfig`).
+
+    `gateway_cache` is the gateway's function → job resolution: a call with no live entry resolves the job afresh
+    and keeps it `GATEWAY_CACHE_SECONDS`; a new match clears the function's entry. So a deleted active job goes on
+    serving until the entry made by the last uncached call expires.
     """
 
-    def __init__(self, clock: Clock | None = None, delays: LifecycleDelays | None = None, initial_credits: int = 1000):
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        delays: LifecycleDelays | None = None,
+        initial_credits: int = 1000,
+        gateway: GatewayConfig | None = None,
+    ):
         self.clock: Clock = SystemClock() if clock is None else clock
         self.delays = LifecycleDelays() if delays is None else delays
         self.initial_credits = initial_credits
+        self.gateway = GatewayConfig() if gateway is None else gateway
         self.reset()
 
     def reset(self) -> None:
-        """Back to a fresh state: the default key and project only, no functions, faults or logged requests.
+        """Back to a fresh state: the default key and project only, no functions, files, faults or logged requests.
 
-        The clock, the delays and `initial_credits` are kept.
+        The clock, the delays, `initial_credits` and `gateway` are kept.
         """
         self.projects: dict[str, Project] = {}
         self.api_keys: dict[str, ApiKey] = {}
         self.buckets: dict[str, Bucket] = {}
+        self.storage = StorageState(self.clock, self.delays, self.buckets)
+        self.gateway_cache: dict[str, CachedJob] = {}
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self._functions: dict[str, CloudFunction] = {}
@@ -77,6 +101,20 @@ class EmulatorState:
     def jobs(self) -> Mapping[str, Job]:
         self._settle()
         return self._jobs
+
+    @property
+    def files(self) -> Mapping[str, File]:
+        return self.storage.files
+
+    def file_content_by_cid(self, cid: str) -> bytes | None:
+        """The bytes of a stored file (any fileStatus) whose content has this CID, v0 or v1."""
+        return self.storage.content_by_cid(cid)
+
+    def store_file(
+        self, bucket_uuid: str, name: str, content: bytes, *, path: str | None = None, content_type: str | None = None
+    ) -> File:
+        """Seed a file as a finished upload would: fileStatus 2 now, then 3 (CIDs public) and 4 on the clock."""
+        return self.storage.store_file(bucket_uuid, name, content, path=path, content_type=content_type)
 
     def add_api_key(
         self, key: str, secret: str, roles: Iterable[tuple[Role, Service]], project_uuid: str = DEFAULT_PROJECT_UUID
@@ -138,7 +176,7 @@ class EmulatorState:
         function = self._functions.get(function_uuid)
         if function is None or function.status == RecordStatus.DELETED:
             raise EmulatedError.service(404, 40418005, "CLOUD_FUNCTION_NOT_FOUND")
-        _check_access(function.project_uuid, project_uuid, modify)
+        check_access(function.project_uuid, project_uuid, modify)
         return function
 
     def function_jobs(self, function: CloudFunction, query: ListQuery) -> list[Job]:
@@ -165,7 +203,10 @@ class EmulatorState:
     ) -> Job:
         """A DEPLOYING job for the function, paid with `JOB_PRICE` credits; `script_cid` is stored as CIDv0."""
         function = self.get_function(function_uuid, project_uuid=project_uuid)
-        cid_v0 = to_cid_v0(script_cid)
+        try:
+            cid_v0 = to_cid_v0(script_cid)
+        except ValueError as error:
+            raise EmulatedError.unhandled(500, _CID_REJECTED) from error
         if slots is None:
             raise EmulatedError.service_validation([field_error(42218013, "slots", "REQUIRED_DATA_NOT_PRESENT")])
         project = self._project(function.project_uuid)
@@ -218,7 +259,7 @@ class EmulatorState:
         if job is None or job.status == RecordStatus.DELETED:
             # The backend's access helper throws a plain Error on the empty model, hence no 404.
             raise EmulatedError.unhandled(500)
-        _check_access(job.project_uuid, project_uuid, modify=True)
+        check_access(job.project_uuid, project_uuid, modify=True)
         job.job_status, job.status = JobStatus.DELETED, RecordStatus.DELETED
         return job
 
@@ -227,7 +268,10 @@ class EmulatorState:
         return self.projects.setdefault(project_uuid, Project(project_uuid, self.initial_credits))
 
     def _settle(self) -> None:
-        settle(self._functions, self._jobs.values(), self.clock.now(), self._take_chain_job_id)
+        settle(self._functions, self._jobs.values(), self.clock.now(), self._take_chain_job_id, self._new_match)
+
+    def _new_match(self, job: Job, at: datetime) -> None:
+        self.gateway_cache.pop(job.function_uuid, None)
 
     def _take_chain_job_id(self) -> int:
         self._next_chain_job_id += 1
@@ -240,9 +284,3 @@ def _status_matches(status: RecordStatus, wanted: int | None) -> bool:
 
 def _job_status_matches(job_status: JobStatus, wanted: int | None) -> bool:
     return job_status != JobStatus.DELETED if wanted is None else job_status == wanted
-
-
-def _check_access(owner: str, caller: str, modify: bool) -> None:
-    if owner != caller:
-        verb = "modify" if modify else "access"
-        raise EmulatedError.service(403, 40300000, f"Insufficient permissions to {verb} this record")

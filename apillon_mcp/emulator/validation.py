@@ -1,4 +1,4 @@
-"""Request-body rules of the cloud-function endpoints (apillon-api.md §5.1, §5.4, §5.5).
+"""Request-body rules of the API endpoints (apillon-api.md §5.1, §5.4, §5.5, §12).
 
 DTO checks report at most one error per property (the first failing rule), in property declaration order.
 """
@@ -17,6 +17,10 @@ DESCRIPTION_NOT_VALID = (42200206, "COMPUTING_DESCRIPTION_NOT_VALID")
 FIELD_NOT_VALID = (42200213, "COMPUTING_FIELD_NOT_VALID")
 MAX_TEXT = 255
 MIN_SLOTS, MAX_SLOTS, DEFAULT_SLOTS = 0, 10, 1
+FILES_NOT_PRESENT = (42200040, "FILES_PROPERTY_NOT_PRESENT")
+INVALID_FILES_LENGTH = (42200150, "INVALID_FILES_LENGTH")
+FILE_NAME_NOT_PRESENT = (42200008, "FILE_NAME_NOT_PRESENT")
+MAX_UPLOAD_FILES = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,52 @@ def parse_create_job(body: Mapping[str, object]) -> NewJob:
     if errors or name is None or not script_cid:
         raise EmulatedError.dto("CreateJobDto", errors)
     return NewJob(name=name, script_cid=script_cid, slots=slots)
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    name: str
+    content_type: str | None
+    path: str | None  # normalised: no leading '/', one trailing '/'
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    files: list[UploadItem]
+    session_uuid: str | None
+
+
+def parse_upload_request(body: Mapping[str, object]) -> UploadRequest:
+    """`ApillonApiCreateS3UrlsForUploadDto`: `files` present, 1..200 items, each with a `fileName`.
+
+    As the model parser does, a `files` value that is not an array counts as a one-item array.
+    """
+    files = body.get("files")
+    items = files if isinstance(files, list) else [files]
+    entries = [entry if isinstance(entry, dict) else {} for entry in items]
+    names = [js_string(entry.get("fileName")) for entry in entries]
+    if files is None or files == []:
+        error = _on(FILES_NOT_PRESENT, "files")
+    elif len(items) > MAX_UPLOAD_FILES:
+        error = _on(INVALID_FILES_LENGTH, "files")
+    elif not all(names):
+        error = _on(FILE_NAME_NOT_PRESENT, "files")
+    else:
+        uploads = [
+            UploadItem(name, js_string(entry.get("contentType")), upload_path(js_string(entry.get("path"))))
+            for name, entry in zip(names, entries, strict=True)
+            if name
+        ]
+        return UploadRequest(uploads, js_string(body.get("sessionUuid")) or None)
+    raise EmulatedError.dto("ApillonApiCreateS3UrlsForUploadDto", [error])
+
+
+def upload_path(path: str | None) -> str | None:
+    """The DTO's setter: leading slashes go, one trailing slash is added (so "/" stays "/")."""
+    if not path:
+        return path
+    path = path.lstrip("/")
+    return path if path.endswith("/") else f"{path}/"
 
 
 def parse_variables(body: Mapping[str, object]) -> list[dict[str, object]]:
