@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 import httpx2
 
 from apillon_mcp import __version__
-from apillon_mcp.apillon import ApillonClient, new_http_client
+from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.config import Settings
 from apillon_mcp.server import Connect
 
@@ -26,12 +25,8 @@ def live_api(settings: Settings) -> Connect:
         raise ValueError("live API access needs APILLON_API_KEY and APILLON_API_SECRET")
     key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
 
-    @asynccontextmanager
-    async def connect() -> AsyncGenerator[ApillonClient, None]:
-        async with new_http_client(
-            base_url=settings.api_url, api_key=key, api_secret=secret, user_agent=USER_AGENT
-        ) as http:
-            yield ApillonClient(http)
+    def connect() -> AbstractAsyncContextManager[ApillonClient]:
+        return open_client(base_url=settings.api_url, api_key=key, api_secret=secret, user_agent=USER_AGENT)
 
     return connect
 
@@ -47,15 +42,13 @@ def sandbox_api(state: EmulatorState, *, api_key: str | None = None, api_secret:
     key = DEFAULT_API_KEY if api_key is None else api_key
     secret = DEFAULT_API_SECRET if api_secret is None else api_secret
 
-    @asynccontextmanager
-    async def connect() -> AsyncGenerator[ApillonClient, None]:
-        async with new_http_client(
+    def connect() -> AbstractAsyncContextManager[ApillonClient]:
+        return open_client(
             base_url=SANDBOX_URL,
             api_key=key,
             api_secret=secret,
             user_agent=USER_AGENT,
             transport=httpx2.ASGITransport(app=app),
-        ) as http:
-            yield ApillonClient(http)
+        )
 
     return connect

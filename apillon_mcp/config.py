@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +19,7 @@ class Settings(BaseSettings):
     )
     api_url: str = Field(default=DEFAULT_API_URL, validation_alias=AliasChoices("api_url", "APILLON_API_URL"))
     emulator: bool = Field(default=False, validation_alias=AliasChoices("emulator", "APILLON_EMULATOR"))
+    transport: Literal["stdio", "http"] = "stdio"
     confirmation_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("confirmation_key", "APILLON_MCP_CONFIRMATION_KEY"),

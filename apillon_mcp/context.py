@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,11 @@ class AppState:
     apillon: ApillonClient
     guard: ConfirmationGuard
     jobs: JobLocator
+    clock: Callable[[], float]
+    """Seconds since the epoch; times confirmation tokens and waits."""
+    sleep: Callable[[float], Awaitable[None]]
+    local_files: bool
+    """The server runs on the user's machine (stdio), so tools may read files the user names."""
 
 
 ToolContext = Context[AppState, Any]

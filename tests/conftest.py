@@ -1,4 +1,5 @@
 from collections.abc import AsyncGenerator, Callable
+from typing import Literal
 
 import pytest
 from mcp import Client
@@ -26,13 +27,19 @@ ServerFactory = Callable[..., ApillonServer]
 
 @pytest.fixture
 def make_server(emulator: EmulatorState) -> ServerFactory:
-    """Builds the MCP server against the emulator; confirmation tokens follow the emulator clock."""
+    """Builds the MCP server against the emulator. Tokens and waits follow the emulator clock: a wait advances it."""
 
-    def make(*, api_key: str | None = None, api_secret: str | None = None) -> ApillonServer:
+    async def sleep(seconds: float) -> None:
+        emulator.clock.advance(seconds)
+
+    def make(
+        *, api_key: str | None = None, api_secret: str | None = None, transport: Literal["stdio", "http"] = "stdio"
+    ) -> ApillonServer:
         return build_server(
-            Settings(emulator=True),
+            Settings(emulator=True, transport=transport),
             sandbox_api(emulator, api_key=api_key, api_secret=api_secret),
             clock=lambda: emulator.clock.now().timestamp(),
+            sleep=sleep,
         )
 
     return make

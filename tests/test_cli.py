@@ -24,7 +24,7 @@ async def test_the_stdio_server_with_the_emulator_lists_tools_and_answers_a_call
         created = await client.call_tool("create_cloud_function", {"name": "over stdio"})
         listing = await client.call_tool("list_cloud_functions", {})
 
-    assert len(listed) == 7
+    assert len(listed) == 9
     assert data(created)["name"] == "over stdio"
     assert '"over stdio"' in text(listing)
 

@@ -16,6 +16,12 @@ EXPECTED: dict[str, tuple[set[str], bool, bool]] = {
     "set_cloud_function_environment": ({"function_uuid", "variables", "confirmation_token"}, False, True),
     "delete_cloud_function_job": ({"job_uuid", "confirmation_token"}, False, True),
     "get_credit_balance": (set(), True, False),
+    "deploy_cloud_function_script": (
+        {"function_uuid", "job_name", "script_source", "script_path", "slots", "wait", "timeout_seconds"},
+        False,
+        False,
+    ),
+    "invoke_cloud_function": ({"function_uuid", "body", "path", "headers"}, False, False),
 }
 
 
@@ -73,3 +79,17 @@ async def test_the_server_explains_how_functions_jobs_and_the_gateway_fit(mcp: C
 
     assert "gateway" in instructions and "MATCHED" in instructions and "credits" in instructions
     assert len(instructions) < 1200
+
+
+async def test_the_script_contract_is_a_readable_markdown_resource(mcp: Client) -> None:
+    listed = {str(resource.uri): resource for resource in (await mcp.list_resources()).resources}
+    contract = listed["apillon://docs/script-contract"]
+
+    read = await mcp.read_resource("apillon://docs/script-contract")
+
+    assert contract.mime_type == "text/markdown"
+    (content,) = read.contents
+    body = getattr(content, "text", "")
+    assert "registerPayloadHandler" in body and "_STD_.env" in body and "30 seconds" in body
+    deploy = next(t for t in (await mcp.list_tools()).tools if t.name == "deploy_cloud_function_script")
+    assert "apillon://docs/script-contract" in (deploy.description or "")

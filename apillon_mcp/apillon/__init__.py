@@ -1,6 +1,6 @@
 """The Apillon REST API: client, wire models and errors. Knows nothing of MCP."""
 
-from apillon_mcp.apillon.client import DEFAULT_API_URL, ApillonClient, new_http_client
+from apillon_mcp.apillon.client import DEFAULT_API_URL, ApillonClient, new_http_client, open_client
 from apillon_mcp.apillon.errors import (
     ApillonAPIError,
     ApillonAuthError,
@@ -13,7 +13,7 @@ from apillon_mcp.apillon.errors import (
     ApillonValidationError,
     FieldError,
 )
-from apillon_mcp.apillon.models import CloudFunction, Job, JobStatus, Page
+from apillon_mcp.apillon.models import CloudFunction, FileStatus, GatewayReply, Job, JobStatus, Page, StoredFile
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -29,8 +29,12 @@ __all__ = [
     "ApillonValidationError",
     "CloudFunction",
     "FieldError",
+    "FileStatus",
+    "GatewayReply",
     "Job",
     "JobStatus",
     "Page",
+    "StoredFile",
     "new_http_client",
+    "open_client",
 ]

@@ -1,11 +1,13 @@
-"""Async client for the Apillon Cloud Functions API: one method per public endpoint."""
+"""Async client for the Apillon API: one method per public endpoint, plus presigned uploads and gateway calls."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx2
@@ -19,7 +21,16 @@ from apillon_mcp.apillon.errors import (
     FieldError,
     error_class_for,
 )
-from apillon_mcp.apillon.models import CloudFunction, CreditBalance, Job, JobStatus, Page
+from apillon_mcp.apillon.models import (
+    CloudFunction,
+    CreditBalance,
+    GatewayReply,
+    Job,
+    JobStatus,
+    Page,
+    StoredFile,
+    UploadSession,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +39,8 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_API_URL = "https://api.apillon.io"
 # The API runs on AWS Lambda with a 30 s limit: a longer read wait gains nothing.
 DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=35.0, write=30.0, pool=10.0)
+# A gateway reply is read up to this many bytes; the rest is dropped and the reply marked truncated.
+GATEWAY_READ_LIMIT = 1024 * 1024
 
 
 def new_http_client(
@@ -49,6 +62,32 @@ def new_http_client(
     )
 
 
+def new_public_client(
+    *, user_agent: str, timeout: httpx2.Timeout = DEFAULT_TIMEOUT, transport: httpx2.AsyncBaseTransport | None = None
+) -> httpx2.AsyncClient:
+    """The client for URLs that must never see Apillon credentials: presigned uploads and function gateways."""
+    return httpx2.AsyncClient(headers={"User-Agent": user_agent}, timeout=timeout, transport=transport)
+
+
+@asynccontextmanager
+async def open_client(
+    *,
+    base_url: str,
+    api_key: str,
+    api_secret: str,
+    user_agent: str,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncGenerator[ApillonClient, None]:
+    """An `ApillonClient` with its two HTTP clients, closed on exit."""
+    async with (
+        new_http_client(
+            base_url=base_url, api_key=api_key, api_secret=api_secret, user_agent=user_agent, transport=transport
+        ) as api,
+        new_public_client(user_agent=user_agent, transport=transport) as public,
+    ):
+        yield ApillonClient(api, public=public)
+
+
 def uuid_segment(value: str) -> str:
     """A UUID as a path segment; anything else is refused so that no input can reshape the URL."""
     try:
@@ -58,10 +97,15 @@ def uuid_segment(value: str) -> str:
 
 
 class ApillonClient:
-    """The public Cloud Functions endpoints (apillon-api §5) and the project credit balance."""
+    """The public Cloud Functions endpoints (apillon-api §5), the project credit balance, the storage upload
+    flow (§12) and function gateways (§10).
 
-    def __init__(self, http: httpx2.AsyncClient) -> None:
+    `http` carries the Apillon credentials; `public` never does, and serves presigned upload URLs and gateways.
+    """
+
+    def __init__(self, http: httpx2.AsyncClient, *, public: httpx2.AsyncClient) -> None:
         self._http = http
+        self._public = public
 
     async def list_cloud_functions(
         self, *, search: str | None = None, page: int = 1, limit: int = 20
@@ -115,6 +159,68 @@ class ApillonClient:
     async def get_credit_balance(self) -> int:
         data = await self._request("GET", "/project/credit")
         return _parse_model(CreditBalance, data).balance
+
+    async def start_upload(
+        self, bucket_uuid: str, *, session_uuid: str, file_name: str, content_type: str
+    ) -> UploadSession:
+        """Open (or extend) an upload session on the bucket; the answer holds a presigned PUT URL per file."""
+        body = {"sessionUuid": session_uuid, "files": [{"fileName": file_name, "contentType": content_type}]}
+        data = await self._request("POST", f"/storage/buckets/{uuid_segment(bucket_uuid)}/upload", json=body)
+        return _parse_model(UploadSession, data)
+
+    async def put_upload(self, url: str, content: bytes, *, content_type: str) -> None:
+        """PUT the bytes to a presigned URL (storage's own signature; no Apillon credentials)."""
+        method = "PUT"
+        try:
+            response = await self._public.put(url, content=content, headers={"Content-Type": content_type})
+        except httpx2.TransportError as exc:
+            raise _unreachable(method, "the presigned upload URL", exc) from exc
+        if not response.is_success:
+            snippet = " ".join(response.text[:200].split())
+            raise ApillonBadResponse(
+                f"the presigned upload URL refused the file with HTTP {response.status_code}: {snippet!r}",
+                status=response.status_code,
+            )
+
+    async def end_upload(self, bucket_uuid: str, session_uuid: str) -> None:
+        """Close the session: Apillon then moves its files to IPFS."""
+        path = f"/storage/buckets/{uuid_segment(bucket_uuid)}/upload/{uuid_segment(session_uuid)}/end"
+        await self._request("POST", path, json={})
+
+    async def list_session_files(self, bucket_uuid: str, session_uuid: str) -> list[StoredFile]:
+        params: dict[str, str | int] = {"sessionUuid": uuid_segment(session_uuid), "limit": 200}
+        data = await self._request("GET", f"/storage/buckets/{uuid_segment(bucket_uuid)}/files", params=params)
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise ApillonBadResponse("the file listing has no items", status=None)
+        return [_parse_model(StoredFile, item) for item in data["items"]]
+
+    async def call_gateway(
+        self, gateway_url: str, path: str, *, body: Any, headers: Mapping[str, str] | None = None
+    ) -> GatewayReply:
+        """POST a JSON body to a function's gateway URL (unauthenticated by design) and read its raw reply."""
+        url = gateway_url.rstrip("/") + path
+        started = time.perf_counter()
+        try:
+            async with self._public.stream("POST", url, json=body, headers=dict(headers or {})) as response:
+                chunks: list[bytes] = []
+                size = 0
+                truncated = False
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > GATEWAY_READ_LIMIT:
+                        truncated = True
+                        break
+        except httpx2.TransportError as exc:
+            raise _unreachable("POST", "the gateway URL", exc) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        raw = b"".join(chunks)[:GATEWAY_READ_LIMIT]
+        return GatewayReply(
+            status=response.status_code,
+            text=raw.decode("utf-8", errors="replace"),
+            truncated=truncated,
+            elapsed_ms=elapsed_ms,
+        )
 
     async def _request(
         self,

@@ -1,12 +1,13 @@
-"""Wire shapes of the Apillon Cloud Functions API (apillon-api §7), with camelCase aliases."""
+"""Wire shapes of the Apillon API (apillon-api §7, §12), with camelCase aliases."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
@@ -64,3 +65,49 @@ class Page(WireModel, Generic[T]):
 
 class CreditBalance(WireModel):
     balance: int
+
+
+class FileStatus(IntEnum):
+    REQUEST_FOR_UPLOAD_GENERATED = 1
+    UPLOADED_TO_S3 = 2
+    UPLOADED_TO_IPFS = 3
+    PINNED_TO_CRUST = 4
+    PINNING_TO_CRUST = 5
+
+
+class UploadTarget(WireModel):
+    """Where to PUT one file of an upload session: a presigned URL that takes no Apillon auth."""
+
+    file_uuid: str
+    file_name: str
+    content_type: str | None = None
+    path: str | None = None
+    url: str
+
+
+class UploadSession(WireModel):
+    session_uuid: str
+    files: list[UploadTarget]
+
+
+class StoredFile(WireModel):
+    file_uuid: str
+    name: str
+    cid: str | None = Field(default=None, alias="CID")
+    cid_v1: str | None = Field(default=None, alias="CIDv1")
+    content_type: str | None = None
+    path: str | None = None
+    size: int | None = None
+    file_status: FileStatus
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayReply:
+    """What a function's gateway answered: not an Apillon envelope, the script's raw reply or `{"message"}`."""
+
+    status: int
+    text: str
+    truncated: bool
+    """The body was longer than the client reads; `text` holds its start."""
+    elapsed_ms: float

@@ -163,7 +163,8 @@ async def create_cloud_function(
     summary = (
         f"Created cloud function {quoted(function.name)} uuid={function.function_uuid}.\n"
         f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED).\n"
-        f"Next: deploy a script with create_cloud_function_job(function_uuid={function.function_uuid}, ...); "
+        f"Next: deploy_cloud_function_script(function_uuid={function.function_uuid}, job_name=..., "
+        "script_source=...) uploads and runs JavaScript (create_cloud_function_job takes a CID already on IPFS); "
         "each job spends credits."
     )
     return result(summary, data)

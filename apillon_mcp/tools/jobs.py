@@ -65,9 +65,9 @@ async def create_cloud_function_job(
     price list). The job goes DEPLOYING -> DEPLOYED -> MATCHED in a few minutes; once MATCHED it serves the gateway.
     """
     client = apillon(ctx)
-    before = await _balance_or_none(client)
+    before = await balance_or_none(client)
     job = await client.create_job(str(function_uuid), name=name, script_cid=script_cid, slots=slots)
-    after = await _balance_or_none(client)
+    after = await balance_or_none(client)
     app_state(ctx).jobs.remember(job.function_uuid, [job])
     spent = before - after if before is not None and after is not None else None
     data = CreatedJob(
@@ -172,7 +172,7 @@ async def _was_active(client: ApillonClient, function_uuid: str, job_id: int) ->
     return function.active_job_id == job_id
 
 
-async def _balance_or_none(client: ApillonClient) -> int | None:
+async def balance_or_none(client: ApillonClient) -> int | None:
     try:
         return await client.get_credit_balance()
     except ApillonError:

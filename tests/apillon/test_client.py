@@ -1,7 +1,8 @@
 """The Apillon client against the emulator: envelopes unwrapped, every error shape mapped to the exception tree."""
 
 import base64
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
 
@@ -18,7 +19,7 @@ from apillon_mcp.apillon import (
     ApillonUnreachable,
     ApillonValidationError,
     JobStatus,
-    new_http_client,
+    open_client,
 )
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
 
@@ -32,15 +33,20 @@ BASE = "http://emulator"
 
 def connect(
     emulator: EmulatorState, key: str = DEFAULT_API_KEY, secret: str = DEFAULT_API_SECRET
-) -> httpx2.AsyncClient:
+) -> AbstractAsyncContextManager[ApillonClient]:
     transport = httpx2.ASGITransport(app=create_emulator(emulator))
-    return new_http_client(base_url=BASE, api_key=key, api_secret=secret, user_agent="test/1", transport=transport)
+    return open_client(base_url=BASE, api_key=key, api_secret=secret, user_agent="test/1", transport=transport)
+
+
+def mocked(handler: Callable[[httpx2.Request], httpx2.Response]) -> AbstractAsyncContextManager[ApillonClient]:
+    transport = httpx2.MockTransport(handler)
+    return open_client(base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=transport)
 
 
 @pytest.fixture
 async def apillon(emulator: EmulatorState) -> AsyncGenerator[ApillonClient, None]:
-    async with connect(emulator) as http:
-        yield ApillonClient(http)
+    async with connect(emulator) as client:
+        yield client
 
 
 async def inject(emulator: EmulatorState, **fault: Any) -> None:
@@ -101,10 +107,8 @@ async def test_requests_carry_basic_auth_and_the_user_agent() -> None:
         seen.append(request)
         return httpx2.Response(200, json={"id": "x", "status": 200, "data": {"balance": 5}})
 
-    async with new_http_client(
-        base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=httpx2.MockTransport(handler)
-    ) as http:
-        assert await ApillonClient(http).get_credit_balance() == 5
+    async with mocked(handler) as client:
+        assert await client.get_credit_balance() == 5
 
     (request,) = seen
     assert request.headers["authorization"] == "Basic " + base64.b64encode(b"k:s").decode()
@@ -113,8 +117,7 @@ async def test_requests_carry_basic_auth_and_the_user_agent() -> None:
 
 async def test_missing_role_is_forbidden_with_the_role_named(emulator: EmulatorState) -> None:
     key, secret = add_key_without(emulator, (Role.EXECUTE, Service.COMPUTING))
-    async with connect(emulator, key, secret) as http:
-        client = ApillonClient(http)
+    async with connect(emulator, key, secret) as client:
         function = await client.create_cloud_function("fn")
         with pytest.raises(ApillonForbidden) as raised:
             await client.set_environment(function.function_uuid, {"A": "1"})
@@ -135,9 +138,9 @@ async def test_record_of_another_project_is_forbidden_without_a_missing_role(
 
 
 async def test_wrong_secret_is_an_auth_error(emulator: EmulatorState) -> None:
-    async with connect(emulator, DEFAULT_API_KEY, "Wrong#Secret") as http:
+    async with connect(emulator, DEFAULT_API_KEY, "Wrong#Secret") as client:
         with pytest.raises(ApillonAuthError) as raised:
-            await ApillonClient(http).list_cloud_functions()
+            await client.list_cloud_functions()
 
     assert (raised.value.status, raised.value.code) == (401, 40002400)
 
@@ -222,11 +225,9 @@ async def test_a_refused_connection_is_unreachable_and_never_reached_the_server(
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ConnectError("connection refused", request=request)
 
-    async with new_http_client(
-        base_url=BASE, api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(handler)
-    ) as http:
+    async with mocked(handler) as client:
         with pytest.raises(ApillonUnreachable) as raised:
-            await ApillonClient(http).create_cloud_function("fn")
+            await client.create_cloud_function("fn")
 
     assert raised.value.may_have_reached_server is False
 
@@ -235,11 +236,9 @@ async def test_a_read_timeout_may_have_reached_the_server() -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ReadTimeout("timed out", request=request)
 
-    async with new_http_client(
-        base_url=BASE, api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(handler)
-    ) as http:
+    async with mocked(handler) as client:
         with pytest.raises(ApillonUnreachable) as raised:
-            await ApillonClient(http).create_cloud_function("fn")
+            await client.create_cloud_function("fn")
 
     assert raised.value.may_have_reached_server is True
 

@@ -23,7 +23,7 @@ async def test_create_cloud_function_returns_its_uuid_gateway_and_next_step(
     assert created["bucket_uuid"] == stored.bucket_uuid
     summary = text(answer)
     assert f'Created cloud function "Price feed" uuid={created["function_uuid"]}' in summary
-    assert "create_cloud_function_job" in summary
+    assert "deploy_cloud_function_script" in summary
 
 
 async def test_create_cloud_function_refuses_bad_names_before_calling_apillon(
