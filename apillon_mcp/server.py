@@ -16,7 +16,7 @@ from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
 from apillon_mcp.context import ApillonServer, AppState
-from apillon_mcp.tools import register_all
+from apillon_mcp.tools import register_tools, select_tools
 
 Connect = Callable[[], AbstractAsyncContextManager[ApillonClient]]
 """Opens the Apillon client the server uses for its lifetime (the live API, or the emulator)."""
@@ -67,6 +67,6 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
     )
-    register_all(mcp)
+    register_tools(mcp, select_tools())
     resources.register(mcp)
     return mcp

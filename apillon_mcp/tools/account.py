@@ -7,9 +7,9 @@ from typing import Annotated
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from apillon_mcp.context import ApillonServer, ToolContext, apillon
+from apillon_mcp.context import ToolContext, apillon
 from apillon_mcp.tools.common import READ, plural, result
-from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.spec import ToolSpec
 
 # Apillon's listed price of one job (product COMPUTING_JOB_CREATE); the live price may differ.
 JOB_PRICE_CREDITS = 100
@@ -32,5 +32,4 @@ async def get_credit_balance(ctx: ToolContext) -> Annotated[CallToolResult, Cred
     return result(summary, data)
 
 
-def register(mcp: ApillonServer) -> None:
-    mcp.add_tool(surface_api_errors(get_credit_balance), title="Get the project's credit balance", annotations=READ)
+TOOLS = (ToolSpec(get_credit_balance, "Get the project's credit balance", READ),)

@@ -13,10 +13,11 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import ApillonError, Job, JobStatus
-from apillon_mcp.context import ApillonServer, AppState, ToolContext, app_state
+from apillon_mcp.context import AppState, ToolContext, app_state
 from apillon_mcp.tools.common import CREATE, FunctionUuid, JobView, quoted, result
-from apillon_mcp.tools.errors import explain, surface_api_errors
+from apillon_mcp.tools.errors import explain
 from apillon_mcp.tools.jobs import JobName, Slots, balance_or_none
+from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.unixfs import file_cids
 
 MAX_SCRIPT_BYTES = 10 * 1024 * 1024
@@ -261,9 +262,4 @@ def _summary(data: Deployment, progress: Progress) -> str:
     return "\n".join(lines)
 
 
-def register(mcp: ApillonServer) -> None:
-    mcp.add_tool(
-        surface_api_errors(deploy_cloud_function_script),
-        title="Deploy a script from source as a cloud function job (spends credits)",
-        annotations=CREATE,
-    )
+TOOLS = (ToolSpec(deploy_cloud_function_script, "Deploy a script from source as a job (spends credits)", CREATE),)

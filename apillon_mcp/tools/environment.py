@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
-from apillon_mcp.context import ApillonServer, ToolContext, apillon, app_state
+from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, quoted, result
 from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.spec import ToolSpec
 
 # Apillon encrypts the JSON of the variable list with AWS KMS, which takes at most 4096 bytes.
 MAX_VARIABLES_JSON_BYTES = 4096
@@ -146,9 +147,10 @@ async def set_cloud_function_environment(
     return result(summary, data)
 
 
-def register(mcp: ApillonServer) -> None:
-    mcp.add_tool(
-        surface_api_errors(set_cloud_function_environment),
-        title="Replace a cloud function's environment variables (asks for confirmation)",
-        annotations=DESTRUCTIVE,
-    )
+TOOLS = (
+    ToolSpec(
+        set_cloud_function_environment,
+        "Replace a cloud function's environment variables (asks for confirmation)",
+        DESTRUCTIVE,
+    ),
+)

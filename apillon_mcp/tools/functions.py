@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import CloudFunction, JobStatus
 from apillon_mcp.apillon.lookup import GatewayJob, gateway_job
-from apillon_mcp.context import ApillonServer, ToolContext, apillon, app_state
+from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, quoted, result
-from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.spec import ToolSpec
 
 Page = Annotated[int, Field(ge=1, le=100_000, description="1-based page number.")]
 PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page (1-100).")]
@@ -205,7 +205,8 @@ def _gateway_status(gateway: GatewayJob) -> GatewayStatus:
     return "active_job_not_matched"
 
 
-def register(mcp: ApillonServer) -> None:
-    mcp.add_tool(surface_api_errors(list_cloud_functions), title="List cloud functions", annotations=READ)
-    mcp.add_tool(surface_api_errors(get_cloud_function), title="Get a cloud function and its jobs", annotations=READ)
-    mcp.add_tool(surface_api_errors(create_cloud_function), title="Create a cloud function", annotations=CREATE)
+TOOLS = (
+    ToolSpec(list_cloud_functions, "List cloud functions", READ),
+    ToolSpec(get_cloud_function, "Get a cloud function and its jobs", READ),
+    ToolSpec(create_cloud_function, "Create a cloud function", CREATE),
+)

@@ -13,9 +13,9 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon import GatewayReply
-from apillon_mcp.context import ApillonServer, ToolContext, apillon
+from apillon_mcp.context import ToolContext, apillon
 from apillon_mcp.tools.common import FunctionUuid, quoted, result
-from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.spec import ToolSpec
 
 MAX_REPLY_CHARS = 8000
 MAX_HEADERS = 20
@@ -158,7 +158,4 @@ def _message(text: str) -> str:
     return " ".join(text[:200].split())
 
 
-def register(mcp: ApillonServer) -> None:
-    mcp.add_tool(
-        surface_api_errors(invoke_cloud_function), title="Call a cloud function through its gateway", annotations=INVOKE
-    )
+TOOLS = (ToolSpec(invoke_cloud_function, "Call a cloud function through its gateway", INVOKE),)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import ApillonClient, ApillonError, JobStatus
 from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
-from apillon_mcp.context import ApillonServer, ToolContext, apillon, app_state
+from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import (
     CREATE,
     DESTRUCTIVE,
@@ -26,6 +26,7 @@ from apillon_mcp.tools.common import (
     result,
 )
 from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.spec import ToolSpec
 
 ScriptCid = Annotated[
     str,
@@ -179,26 +180,23 @@ async def balance_or_none(client: ApillonClient) -> int | None:
         return None
 
 
-def register(mcp: ApillonServer) -> None:
-    mcp.add_tool(
-        surface_api_errors(
-            create_cloud_function_job,
-            hints={
-                500001: "Apillon answers this when it cannot convert script_cid to a CIDv0: use the dag-pb CID "
-                "(Qm... or bafy...) of the uploaded script file. Nothing was created or charged."
-            },
-        ),
-        title="Deploy a script as a cloud function job (spends credits)",
-        annotations=CREATE,
-    )
-    mcp.add_tool(
-        surface_api_errors(
-            delete_cloud_function_job,
-            hints={
-                500001: "Apillon answers this for a job uuid that does not exist or is already deleted. Check the "
-                "uuid with get_cloud_function."
-            },
-        ),
-        title="Delete a cloud function job (irreversible, asks for confirmation)",
-        annotations=DESTRUCTIVE,
-    )
+TOOLS = (
+    ToolSpec(
+        create_cloud_function_job,
+        "Deploy a script already on IPFS as a job (spends credits)",
+        CREATE,
+        error_hints={
+            500001: "Apillon answers this when it cannot convert script_cid to a CIDv0: use the dag-pb CID "
+            "(Qm... or bafy...) of the uploaded script file. Nothing was created or charged."
+        },
+    ),
+    ToolSpec(
+        delete_cloud_function_job,
+        "Delete a cloud function job (irreversible, asks for confirmation)",
+        DESTRUCTIVE,
+        error_hints={
+            500001: "Apillon answers this for a job uuid that does not exist or is already deleted. Check the "
+            "uuid with get_cloud_function."
+        },
+    ),
+)

@@ -1,0 +1,39 @@
+"""A tool as data: its function, title, annotations and error hints, registered the same way for every tool."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.types import ToolAnnotations
+
+from apillon_mcp.context import ApillonServer
+from apillon_mcp.tools.errors import surface_api_errors
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    fn: Callable[..., Awaitable[Any]]
+    title: str
+    annotations: ToolAnnotations
+    error_hints: Mapping[int, str] = field(default_factory=dict)
+    """Next steps for Apillon codes that mean something specific for this tool."""
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def read_only(self) -> bool:
+        return self.annotations.read_only_hint is True
+
+    def register(self, mcp: ApillonServer) -> None:
+        mcp.add_tool(
+            surface_api_errors(self.fn, hints=self.error_hints),
+            name=self.name,
+            title=self.title,
+            description=inspect.cleandoc(self.fn.__doc__ or ""),
+            annotations=self.annotations,
+        )
