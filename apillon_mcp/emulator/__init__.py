@@ -1,13 +1,15 @@
 """An offline emulator of Apillon's Cloud Functions API, read from the backend's behaviour (Starlette, in memory).
 
 It covers the cloud-function endpoints, the storage upload flow a script needs (with real IPFS CIDs) and the
-function gateway, which runs the uploaded script in Node.js.
+function gateway, which runs the uploaded script in Node.js. `persistence` keeps a state in a file across
+restarts; `standalone` serves it over HTTP (`apillon-mcp emulator`).
 """
 
 from apillon_mcp.emulator.app import create_emulator
 from apillon_mcp.emulator.clock import Clock, ManualClock, SystemClock
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.lifecycle import LifecycleDelays
+from apillon_mcp.emulator.persistence import StateFileError, default_state_path, open_state, persistent_emulator
 from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, Job, JobStatus, RecordStatus, Role, Service
 from apillon_mcp.emulator.script_runner import GatewayConfig
 from apillon_mcp.emulator.state import (
@@ -37,6 +39,10 @@ __all__ = [
     "RecordStatus",
     "Role",
     "Service",
+    "StateFileError",
     "SystemClock",
     "create_emulator",
+    "default_state_path",
+    "open_state",
+    "persistent_emulator",
 ]

@@ -42,13 +42,13 @@ class Call:
 class ApiRoute:
     """An Express-style route: literal segments match case-insensitively, `{name}` takes one segment.
 
-    `guard` is the exact (role, service) pair the key needs (None: any valid key); `status` the success status
-    (None: 201 for POST, else 200).
+    `guard` is the role the key needs and the services it may hold it on, usually one (None: any valid key);
+    `status` the success status (None: 201 for POST, else 200).
     """
 
     method: str
     pattern: str
-    guard: tuple[Role, Service] | None
+    guard: tuple[Role, *tuple[Service, ...]] | None
     handler: Callable[[Call], object]
     status: int | None = None
 

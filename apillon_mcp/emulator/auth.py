@@ -23,9 +23,9 @@ def parse_basic_credentials(header: str | None) -> tuple[str, str]:
     return key, secret
 
 
-def require_role(api_key: ApiKey, role: Role, service: Service) -> None:
-    """The role guard: the exact (role, service) pair must be granted."""
-    if (role, service) not in api_key.roles:
+def require_role(api_key: ApiKey, role: Role, *services: Service) -> None:
+    """The role guard: the role must be granted on one of `services` (all routes but a few name exactly one)."""
+    if not any((role, service) in api_key.roles for service in services):
         # "permissins" is how the backend's AuthGuard spells it.
         raise EmulatedError.api(403, FORBIDDEN, f"Insufficient permissins - missing KEY_{role.name} permission")
 

@@ -39,10 +39,19 @@ class ManualClock:
 
 
 class SystemClock:
-    """Real UTC time plus an offset that `advance` increases (lets a live sandbox skip ahead)."""
+    """Real UTC time plus an offset that `advance` increases (lets a live sandbox skip ahead).
 
-    def __init__(self) -> None:
-        self._offset = timedelta()
+    A saved state keeps the offset, not a time, so a restarted sandbox goes on from real time, as far ahead.
+    """
+
+    def __init__(self, offset: timedelta | None = None) -> None:
+        self._offset = timedelta() if offset is None else offset
+        if self._offset < timedelta():
+            raise ValueError(f"a SystemClock offset cannot be negative, got {self._offset}")
+
+    @property
+    def offset(self) -> timedelta:
+        return self._offset
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import uuid4
 
@@ -17,12 +18,14 @@ from apillon_mcp.emulator.records import (
     CachedJob,
     CloudFunction,
     File,
+    FileUpload,
     Job,
     JobStatus,
     Project,
     RecordStatus,
     Role,
     Service,
+    UploadSession,
 )
 from apillon_mcp.emulator.script_runner import GatewayConfig
 from apillon_mcp.emulator.storage import StorageState
@@ -42,6 +45,27 @@ _CREDIT_TOO_LOW = json.dumps(
 )
 # The backend asks an internal lambda to convert a script CID; when it refuses, axios' own message surfaces.
 _CID_REJECTED = "Request failed with status code 400"
+
+
+@dataclass
+class StateRows:
+    """Everything a state holds that outlives a restart, as its rows in creation order (`persistence` saves it).
+
+    Left out: the caller's configuration (clock, delays, `initial_credits`, `gateway`), the request log and the
+    gateway cache.
+    """
+
+    projects: list[Project]
+    api_keys: list[ApiKey]
+    buckets: list[Bucket]
+    functions: list[CloudFunction]
+    jobs: list[Job]
+    sessions: list[UploadSession]
+    uploads: list[FileUpload]
+    files: list[File]
+    faults: list[Fault]
+    next_chain_job_id: int
+    signing_key: bytes
 
 
 class EmulatorState:
@@ -115,6 +139,36 @@ class EmulatorState:
     ) -> File:
         """Seed a file as a finished upload would: fileStatus 2 now, then 3 (CIDs public) and 4 on the clock."""
         return self.storage.store_file(bucket_uuid, name, content, path=path, content_type=content_type)
+
+    def rows(self) -> StateRows:
+        """The stored rows themselves (not copies), with pending transitions applied first."""
+        self._settle()
+        return StateRows(
+            projects=list(self.projects.values()),
+            api_keys=list(self.api_keys.values()),
+            buckets=list(self.buckets.values()),
+            functions=list(self._functions.values()),
+            jobs=list(self._jobs.values()),
+            sessions=list(self.storage.sessions.values()),
+            uploads=list(self.storage.uploads.values()),
+            files=list(self.storage.files.values()),
+            faults=list(self.faults),
+            next_chain_job_id=self._next_chain_job_id,
+            signing_key=self.storage.signing_key,
+        )
+
+    def restore(self, rows: StateRows) -> None:
+        """Replace everything `rows()` covers with `rows`; the gateway cache starts empty, the request log is kept."""
+        self.projects = {project.project_uuid: project for project in rows.projects}
+        self.api_keys = {api_key.key: api_key for api_key in rows.api_keys}
+        self.buckets = {bucket.bucket_uuid: bucket for bucket in rows.buckets}
+        self.storage = StorageState(self.clock, self.delays, self.buckets)
+        self.storage.restore(rows.sessions, rows.uploads, rows.files, rows.signing_key)
+        self.gateway_cache = {}
+        self.faults = list(rows.faults)
+        self._functions = {function.function_uuid: function for function in rows.functions}
+        self._jobs = {job.job_uuid: job for job in rows.jobs}
+        self._next_chain_job_id = rows.next_chain_job_id
 
     def add_api_key(
         self, key: str, secret: str, roles: Iterable[tuple[Role, Service]], project_uuid: str = DEFAULT_PROJECT_UUID

@@ -131,6 +131,19 @@ class StorageState:
         upload.content = content
         return self._store(upload, content)
 
+    def restore(
+        self,
+        sessions: Iterable[UploadSession],
+        uploads: Iterable[FileUpload],
+        files: Iterable[File],
+        signing_key: bytes,
+    ) -> None:
+        """Replace every session, upload request and stored file, and the key that signs upload URLs."""
+        self.sessions = {session.session_uuid: session for session in sessions}
+        self.uploads = {upload.file_uuid: upload for upload in uploads}
+        self._files = {file.file_uuid: file for file in files}
+        self.signing_key = signing_key
+
     def _bucket(self, bucket_uuid: str, project_uuid: str) -> Bucket:
         bucket = self._buckets.get(bucket_uuid)
         if bucket is None:

@@ -1,6 +1,9 @@
 """The storage endpoints a script upload needs (apillon-api.md §12), with the backend's Express aliases."""
 
+from urllib.parse import quote
+
 from apillon_mcp.emulator.api import ApiRoute, Call
+from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.listing import parse_list_query
 from apillon_mcp.emulator.records import File, Role, Service
 from apillon_mcp.emulator.s3 import presigned_put_url
@@ -10,6 +13,7 @@ from apillon_mcp.emulator.wire import Json, file_details_json, file_json, upload
 
 _EXECUTE = (Role.EXECUTE, Service.STORAGE)
 _READ = (Role.READ, Service.STORAGE)
+_READ_STORAGE_OR_HOSTING = (Role.READ, Service.STORAGE, Service.HOSTING)
 
 
 class StorageApi:
@@ -18,6 +22,7 @@ class StorageApi:
 
     def routes(self) -> list[ApiRoute]:
         return [
+            ApiRoute("POST", "/storage/link-on-ipfs-multiple", _READ_STORAGE_OR_HOSTING, self.links_on_ipfs),
             ApiRoute("POST", "/storage/buckets/{bucket_uuid}/upload", _EXECUTE, self.request_upload),
             ApiRoute("POST", "/storage/{bucket_uuid}/upload", _EXECUTE, self.request_upload),
             ApiRoute("POST", "/storage/buckets/{bucket_uuid}/upload/{session_uuid}/end", _EXECUTE, self.end, 200),
@@ -26,6 +31,17 @@ class StorageApi:
             ApiRoute("GET", "/storage/buckets/{bucket_uuid}/files/{file_id}", _READ, self.get_file),
             ApiRoute("GET", "/storage/{bucket_uuid}/file/{file_id}/detail", _READ, self.get_file),
         ]
+
+    def links_on_ipfs(self, call: Call) -> Json:
+        """`{"cids": [...]}` → one link per CID, in order, on the emulator's `/ipfs/` (`type` plays no part).
+
+        The newer SDK asks for these with CIDs it computed before uploading: a link serves the bytes once a stored
+        file has that CID. The spec gives no validation rules; a body without a list of strings fails unhandled.
+        """
+        cids = call.body.get("cids")
+        if not isinstance(cids, list) or not all(isinstance(cid, str) for cid in cids):
+            raise EmulatedError.unhandled(500)
+        return {"links": [f"{call.base_url}/ipfs/{quote(cid, safe='')}" for cid in cids]}
 
     def request_upload(self, call: Call) -> Json:
         request = parse_upload_request(call.body)

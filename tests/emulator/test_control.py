@@ -178,3 +178,37 @@ async def test_a_malformed_fault_is_refused_with_a_400_that_says_why(
     assert response.status_code == 400
     assert complaint in response.json()["error"]
     assert state.faults == []
+
+
+async def test_a_key_added_through_the_control_route_has_exactly_its_roles(
+    anonymous: httpx2.AsyncClient, state: EmulatorState
+) -> None:
+    key, secret = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "Limit3d#Key"
+    added = await anonymous.post(
+        "/_emulator/keys", json={"key": key, "secret": secret, "roles": [["READ", "COMPUTING"]]}
+    )
+
+    listed = await anonymous.get("/cloud-functions", auth=(key, secret))
+    created = await anonymous.post("/cloud-functions", json={"name": "x"}, auth=(key, secret))
+
+    assert added.status_code == 200
+    assert added.json() == {"key": key, "roles": [["READ", "COMPUTING"]]}
+    assert listed.status_code == 200
+    assert created.status_code == 403
+    assert created.json()["message"] == "Insufficient permissins - missing KEY_WRITE permission"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"key": "not-a-uuid", "secret": "s", "roles": []},
+        {"key": "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "secret": "", "roles": []},
+        {"key": "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "secret": "s", "roles": [["ADMIN", "COMPUTING"]]},
+        ["not", "an", "object"],
+    ],
+)
+async def test_a_bad_key_body_is_refused(anonymous: httpx2.AsyncClient, state: EmulatorState, body: object) -> None:
+    response = await anonymous.post("/_emulator/keys", json=body)
+
+    assert response.status_code == 400
+    assert len(state.api_keys) == 1

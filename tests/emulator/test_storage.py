@@ -1,11 +1,11 @@
-"""The storage upload flow (apillon-api.md §12): signed upload URLs, ending a session, stored files and CIDs."""
+"""The storage upload flow (apillon-api.md §12): links by CID, signed upload URLs, ending a session, stored files."""
 
 import uuid
 
 import httpx2
 import pytest
 
-from apillon_mcp.emulator import EmulatorState, FileStatus, LifecycleDelays, ManualClock, Role, Service
+from apillon_mcp.emulator import EmulatorState, FileStatus, JobStatus, LifecycleDelays, ManualClock, Role, Service
 from apillon_mcp.unixfs import file_cids
 
 pytestmark = pytest.mark.anyio
@@ -488,3 +488,91 @@ async def test_a_reset_forgets_sessions_uploads_and_files(state: EmulatorState, 
     state.reset()
 
     assert (state.storage.sessions, state.storage.uploads, state.files) == ({}, {}, {})
+
+
+async def test_links_on_ipfs_answer_201_with_one_emulator_link_per_cid_in_order(client: httpx2.AsyncClient) -> None:
+    cids = [file_cids(b"b").v1, file_cids(b"a").v0]
+
+    response = await client.post("/storage/link-on-ipfs-multiple", json={"cids": cids, "type": "ipfs"})
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (201, 201)
+    assert body["data"] == {"links": [f"http://emulator/ipfs/{cid}" for cid in cids]}
+
+
+async def test_a_link_asked_for_before_the_upload_serves_the_bytes_once_the_file_is_stored(
+    state: EmulatorState, client: httpx2.AsyncClient, anonymous: httpx2.AsyncClient
+) -> None:
+    bucket = state.create_function("f").bucket_uuid
+    answer = await client.post("/storage/link-on-ipfs-multiple", json={"cids": [file_cids(SCRIPT).v1]})
+    link = answer.json()["data"]["links"][0]
+    before = await anonymous.get(link)
+
+    await upload(client, bucket, {"index.js": SCRIPT})
+
+    after = await anonymous.get(link)
+    assert before.status_code == 404
+    assert (after.status_code, after.content) == (200, SCRIPT)
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [[(Role.READ, Service.STORAGE)], [(Role.READ, Service.HOSTING)]],
+    ids=["storage", "hosting"],
+)
+async def test_links_on_ipfs_need_read_on_storage_or_on_hosting(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, roles: list[tuple[Role, Service]]
+) -> None:
+    state.add_api_key(OTHER_KEY, OTHER_SECRET, roles)
+
+    response = await anonymous.post("/storage/link-on-ipfs-multiple", json={"cids": []}, auth=(OTHER_KEY, OTHER_SECRET))
+
+    assert (response.status_code, response.json()["data"]) == (201, {"links": []})
+
+
+async def test_links_on_ipfs_without_read_on_storage_or_hosting_are_a_403(
+    state: EmulatorState, anonymous: httpx2.AsyncClient
+) -> None:
+    roles = [(Role.READ, Service.COMPUTING), (Role.EXECUTE, Service.STORAGE), (Role.WRITE, Service.HOSTING)]
+    state.add_api_key(OTHER_KEY, OTHER_SECRET, roles)
+
+    response = await anonymous.post("/storage/link-on-ipfs-multiple", json={"cids": []}, auth=(OTHER_KEY, OTHER_SECRET))
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (403, 403)
+    assert body["message"] == "Insufficient permissins - missing KEY_READ permission"
+
+
+@pytest.mark.parametrize("body", [{}, {"cids": "Qm"}, {"cids": [1]}], ids=["missing", "string", "number"])
+async def test_links_on_ipfs_without_a_list_of_cid_strings_fail_unhandled(
+    client: httpx2.AsyncClient, body: dict[str, object]
+) -> None:
+    response = await client.post("/storage/link-on-ipfs-multiple", json=body)
+
+    assert response.status_code == 500
+    assert (response.json()["code"], response.json()["message"]) == (500001, "Error calling internal service!")
+
+
+async def test_the_sdk_upload_sequence_deploys_a_job_from_a_client_computed_cidv1(
+    state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
+) -> None:
+    """`@apillon/sdk` 3.12 `uploadFiles` as the CLI's create-job calls it, then `createJob` with the CIDv1."""
+    function = state.create_function("f")
+    bucket = function.bucket_uuid
+    session = str(uuid.uuid4())
+    cid = file_cids(SCRIPT).v1
+    files = [{"fileName": "hello.js", "contentType": "application/javascript"}]
+
+    links = await client.post("/storage/link-on-ipfs-multiple", json={"cids": [cid]})
+    urls = await client.post(f"/storage/buckets/{bucket}/upload", json={"files": files, "sessionUuid": session})
+    put = await client.put(urls.json()["data"]["files"][0]["url"], content=SCRIPT, auth=None)
+    ended = await client.post(f"/storage/buckets/{bucket}/upload/{session}/end", json={"awaitCid": True})
+    job = await client.post(f"/cloud-functions/{function.function_uuid}/jobs", json={"name": "j", "scriptCid": cid})
+    clock.advance(30)
+
+    statuses = [links.status_code, urls.status_code, put.status_code, ended.status_code, job.status_code]
+    assert statuses == [201, 201, 200, 200, 201]
+    assert urls.json()["data"]["sessionUuid"] == session
+    assert job.json()["data"]["scriptCid"] == file_cids(SCRIPT).v0
+    assert state.file_content_by_cid(job.json()["data"]["scriptCid"]) == SCRIPT
+    assert state.jobs[job.json()["data"]["jobUuid"]].job_status == JobStatus.MATCHED
