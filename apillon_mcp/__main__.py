@@ -1,4 +1,4 @@
-"""Command line: `apillon-mcp` serves MCP over stdio; `apillon-mcp demo` runs the offline walkthrough."""
+"""Command line: serve MCP (stdio or HTTP), run the standalone emulator, the demo, or the doctor."""
 
 from __future__ import annotations
 
@@ -6,65 +6,213 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from apillon_mcp import __version__
+
+if TYPE_CHECKING:
+    from apillon_mcp.config import Settings
+    from apillon_mcp.server import Connect
+
+MEMORY = ":memory:"
+
+
+class UsageError(Exception):
+    """A configuration problem: one line on stderr, exit code 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "demo":
-        from apillon_mcp.demo import run_demo
+    try:
+        if args.command == "demo":
+            from apillon_mcp.demo import run_demo
 
-        return run_demo()
-    return _serve(args)
+            return run_demo()
+        if args.command == "emulator":
+            return _emulator(args)
+        if args.command == "doctor":
+            return _doctor(args)
+        return _serve(args)
+    except UsageError as error:
+        print(f"apillon-mcp: {error}", file=sys.stderr)
+        return 2
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+    # SUPPRESS: a flag left out sets nothing, so Settings read the environment (and a subcommand's parser does
+    # not overwrite what the main parser set).
+    parser.add_argument(name, action="store_true", default=argparse.SUPPRESS, help=help)
+
+
+def _option(parser: argparse.ArgumentParser, name: str, help: str, **kwargs: Any) -> None:
+    parser.add_argument(name, default=argparse.SUPPRESS, help=help, **kwargs)
 
 
 def _parser() -> argparse.ArgumentParser:
+    backend = argparse.ArgumentParser(add_help=False)
+    _flag(
+        backend, "--emulator", "use the embedded offline emulator of the Apillon API, no account (APILLON_EMULATOR=1)"
+    )
+    _option(
+        backend,
+        "--emulator-state",
+        f"the sandbox's state file (default: in the user data directory; '{MEMORY}' keeps it in memory)",
+        metavar="PATH",
+    )
+    _flag(backend, "--emulator-reset", "start the sandbox from scratch")
+    selection = argparse.ArgumentParser(add_help=False)
+    _flag(selection, "--read-only", "register no tool that changes anything (APILLON_READ_ONLY=true)")
+    _option(selection, "--tools", "register only these tools (APILLON_TOOLS)", metavar="A,B,C")
+
     parser = argparse.ArgumentParser(
         prog="apillon-mcp",
-        description="MCP server for Apillon Cloud Functions. Without a command it serves MCP over stdio, using "
-        "APILLON_API_KEY, APILLON_API_SECRET and APILLON_API_URL.",
+        parents=[backend, selection],
+        description="MCP server for Apillon Cloud Functions. Without a command it serves MCP (stdio by default), "
+        "with APILLON_API_KEY, APILLON_API_SECRET and APILLON_API_URL.",
     )
     parser.add_argument("--version", action="version", version=f"apillon-mcp {__version__}")
-    parser.add_argument(
-        "--emulator",
-        action="store_true",
-        default=None,
-        help="serve against the embedded offline emulator of the Apillon API (no account needed; "
-        "also APILLON_EMULATOR=1)",
+    _option(parser, "--transport", "stdio (default) or streamable HTTP", choices=["stdio", "http"])
+    _option(parser, "--host", "HTTP: address to bind (default 127.0.0.1)")
+    _option(parser, "--port", "HTTP: port (default 8000)", type=int)
+    _option(
+        parser,
+        "--allowed-hosts",
+        "HTTP: host names clients use to reach this server, besides --host (APILLON_MCP_ALLOWED_HOSTS)",
+        metavar="H1,H2",
+    )
+    _flag(
+        parser,
+        "--per-request-credentials",
+        "HTTP: hold no Apillon key; each request sends X-Apillon-Api-Key and X-Apillon-Api-Secret",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("demo", help="offline walkthrough: a real MCP client session against the emulator")
+    commands.add_parser(
+        "doctor",
+        parents=[backend, selection],
+        help="check the configuration, the API key and its permissions, changing nothing",
+    )
+    emulator = commands.add_parser("emulator", help="serve the emulated Apillon API over HTTP")
+    emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8787, help="port (default 8787)")
+    emulator.add_argument("--state", metavar="PATH", help="keep the emulator's state in this file")
+    emulator.add_argument("--reset", action="store_true", help="ignore the state file's contents")
+    emulator.add_argument(
+        "--allow-remote", action="store_true", help="bind a non-loopback address (its credentials are public!)"
+    )
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
     from apillon_mcp.config import Settings
 
-    settings = Settings() if args.emulator is None else Settings(emulator=True)
+    flags = {
+        name: getattr(args, name)
+        for name in ("emulator", "emulator_state", "read_only", "tools", "transport", "host", "port", "allowed_hosts")
+        if hasattr(args, name)
+    }
+    if hasattr(args, "per_request_credentials"):
+        flags["per_request_credentials"] = True
+    try:
+        return Settings(**flags)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UsageError(f"invalid configuration: {problems}") from None
+
+
+def _state_path(settings: Settings) -> Path | None:
+    from apillon_mcp.emulator.persistence import default_state_path
+
+    if settings.emulator_state is None:
+        return default_state_path()
+    return None if str(settings.emulator_state) == MEMORY else settings.emulator_state
+
+
+def _connect(settings: Settings, args: argparse.Namespace) -> tuple[Connect, str]:
+    """Where the server's client points, and how to name it in messages."""
+    from apillon_mcp.backends import live_api, sandbox_api
+
+    if not settings.emulator:
+        return live_api(settings), settings.api_url
+    from apillon_mcp.emulator.persistence import StateFileError, open_state
+
+    path = _state_path(settings)
+    try:
+        state = open_state(path, reset=hasattr(args, "emulator_reset"))
+    except StateFileError as error:
+        raise UsageError(str(error)) from None
+    where = f"state in {path}" if path is not None else "state in memory"
+    return sandbox_api(state, state_path=path), f"the embedded emulator ({where})"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
     missing = settings.missing_credentials()
     if missing:
-        print(
-            f"apillon-mcp: {' and '.join(missing)} not set. Create an API key in the Apillon dashboard and set "
-            "both variables, or run `apillon-mcp --emulator` to try the offline sandbox.",
-            file=sys.stderr,
+        raise UsageError(
+            f"{' and '.join(missing)} not set. Create an API key in the Apillon dashboard and set both variables, "
+            "or run `apillon-mcp --emulator` to try the offline sandbox."
         )
-        return 2
+    if settings.per_request_credentials and settings.transport != "http":
+        raise UsageError("--per-request-credentials needs --transport http (stdio has no request headers)")
     _log_to_stderr()
-    from apillon_mcp.backends import live_api, sandbox_api
+    from apillon_mcp.http_transport import HttpConfigError, check_http_settings
     from apillon_mcp.server import build_server
+    from apillon_mcp.tools import ToolSelectionError
 
-    if settings.emulator:
-        from apillon_mcp.emulator import EmulatorState
+    try:
+        if settings.transport == "http":
+            check_http_settings(settings)
+        connect, target = _connect(settings, args)
+        server = build_server(settings, connect)
+    except (ToolSelectionError, HttpConfigError) as error:
+        raise UsageError(str(error)) from None
+    logger = logging.getLogger("apillon_mcp")
+    mode = " read-only" if settings.read_only else ""
+    logger.info("apillon-mcp %s%s over %s against %s", __version__, mode, settings.transport, target)
+    if settings.transport == "http":
+        from apillon_mcp.http_transport import serve_http
 
-        connect = sandbox_api(EmulatorState())
-        target = "the embedded emulator (offline sandbox)"
+        serve_http(server, settings)
     else:
-        connect = live_api(settings)
-        target = settings.api_url
-    server = build_server(settings, connect)
-    logging.getLogger("apillon_mcp").info("apillon-mcp %s serving MCP over stdio against %s", __version__, target)
-    server.run("stdio")
+        server.run("stdio")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import anyio
+
+    from apillon_mcp.doctor import configuration_check, passed, render, run_checks
+    from apillon_mcp.tools import ToolSelectionError, select_tools
+
+    settings = _settings(args)
+    try:
+        tools = select_tools(read_only=settings.read_only, names=settings.tools)
+    except ToolSelectionError as error:
+        raise UsageError(str(error)) from None
+    missing = settings.missing_credentials()
+    target = "the embedded emulator" if settings.emulator else settings.api_url
+    checks = [configuration_check(missing, target)]
+    if not missing:
+        connect, target = _connect(settings, args)
+        checks.extend(anyio.run(run_checks, target, connect, tools))
+    print(f"apillon-mcp doctor ({len(tools)} tools enabled)\n{render(checks)}")
+    return 0 if passed(checks) else 1
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from apillon_mcp.emulator.persistence import StateFileError
+    from apillon_mcp.emulator.standalone import ServeError, serve
+
+    _log_to_stderr()
+    state_path = Path(args.state) if args.state else None
+    try:
+        serve(args.host, args.port, state_path, args.reset, sys.stdout, allow_remote=args.allow_remote)
+    except (StateFileError, ServeError) as error:
+        raise UsageError(str(error)) from None
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx2
@@ -31,14 +32,22 @@ def live_api(settings: Settings) -> Connect:
     return connect
 
 
-def sandbox_api(state: EmulatorState, *, api_key: str | None = None, api_secret: str | None = None) -> Connect:
+def sandbox_api(
+    state: EmulatorState,
+    *,
+    state_path: Path | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+) -> Connect:
     """The client against an in-process emulator, through the same HTTP stack as the live API.
 
-    Without a key it uses the emulator's default key, which holds every role.
+    With `state_path` the emulator saves its state there after each change. Without a key the client uses the
+    emulator's default key, which holds every role.
     """
-    from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, create_emulator
+    from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET
+    from apillon_mcp.emulator.persistence import persistent_emulator
 
-    app = create_emulator(state)
+    app = persistent_emulator(state, state_path)
     key = DEFAULT_API_KEY if api_key is None else api_key
     secret = DEFAULT_API_SECRET if api_secret is None else api_secret
 

@@ -2,33 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apillon_mcp.apillon import DEFAULT_API_URL
+
+Names = Annotated[tuple[str, ...] | None, NoDecode]
+
+
+def _env(name: str, variable: str) -> Any:
+    return AliasChoices(name, variable)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("api_key", "APILLON_API_KEY"))
-    api_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_secret", "APILLON_API_SECRET")
+    api_key: SecretStr | None = Field(default=None, validation_alias=_env("api_key", "APILLON_API_KEY"))
+    api_secret: SecretStr | None = Field(default=None, validation_alias=_env("api_secret", "APILLON_API_SECRET"))
+    api_url: str = Field(default=DEFAULT_API_URL, validation_alias=_env("api_url", "APILLON_API_URL"))
+    emulator: bool = Field(default=False, validation_alias=_env("emulator", "APILLON_EMULATOR"))
+    emulator_state: Path | None = Field(default=None, validation_alias=_env("emulator_state", "APILLON_EMULATOR_STATE"))
+    read_only: bool = Field(default=False, validation_alias=_env("read_only", "APILLON_READ_ONLY"))
+    tools: Names = Field(default=None, validation_alias=_env("tools", "APILLON_TOOLS"))
+    transport: Literal["stdio", "http"] = Field(
+        default="stdio", validation_alias=_env("transport", "APILLON_MCP_TRANSPORT")
     )
-    api_url: str = Field(default=DEFAULT_API_URL, validation_alias=AliasChoices("api_url", "APILLON_API_URL"))
-    emulator: bool = Field(default=False, validation_alias=AliasChoices("emulator", "APILLON_EMULATOR"))
-    transport: Literal["stdio", "http"] = "stdio"
+    host: str = Field(default="127.0.0.1", validation_alias=_env("host", "APILLON_MCP_HOST"))
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("port", "APILLON_MCP_PORT"))
+    http_token: SecretStr | None = Field(default=None, validation_alias=_env("http_token", "APILLON_MCP_TOKEN"))
+    allowed_hosts: Names = Field(default=None, validation_alias=_env("allowed_hosts", "APILLON_MCP_ALLOWED_HOSTS"))
+    per_request_credentials: bool = Field(
+        default=False, validation_alias=_env("per_request_credentials", "APILLON_MCP_PER_REQUEST_CREDENTIALS")
+    )
     confirmation_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("confirmation_key", "APILLON_MCP_CONFIRMATION_KEY"),
+        validation_alias=_env("confirmation_key", "APILLON_MCP_CONFIRMATION_KEY"),
         description="HMAC key for confirmation tokens: the same on every replica. Random per process if unset.",
     )
 
+    @field_validator("tools", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     def missing_credentials(self) -> list[str]:
-        """The credential variables a live (non-emulator) server still needs."""
-        if self.emulator:
+        """The credential variables a server with its own Apillon key still needs."""
+        if self.emulator or self.per_request_credentials:
             return []
         missing = []
         if self.api_key is None or not self.api_key.get_secret_value():
@@ -36,3 +61,16 @@ class Settings(BaseSettings):
         if self.api_secret is None or not self.api_secret.get_secret_value():
             missing.append("APILLON_API_SECRET")
         return missing
+
+    @property
+    def loopback_only(self) -> bool:
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -81,6 +81,7 @@ class ConfirmationGuard:
         self._used: dict[bytes, int] = {}
 
     def issue(self, tool: str, arguments: Mapping[str, Any], effect: Effect) -> str:
+        """A token for exactly this call; `arguments` may include who calls (the API key), to bind it too."""
         expiry = int(self._clock()) + self._ttl
         blob = _LAYOUT.pack(
             _VERSION, expiry, secrets.token_bytes(8), self._call_tag(tool, arguments), self._state_tag(effect.state)

@@ -7,15 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from apillon_mcp.apillon import ApillonClient
 from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.confirm import ConfirmationGuard
 
+CREDENTIAL_HEADERS = ("X-Apillon-Api-Key", "X-Apillon-Api-Secret")
+
 
 @dataclass(frozen=True)
 class AppState:
-    apillon: ApillonClient
+    client: ApillonClient
+    """The client on the server's own credentials; tools reach Apillon through `apillon(ctx)`."""
+    per_request_credentials: bool
+    """Each request brings the caller's key and secret in `CREDENTIAL_HEADERS`; the server holds none."""
     guard: ConfirmationGuard
     jobs: JobLocator
     clock: Callable[[], float]
@@ -34,4 +40,15 @@ def app_state(ctx: ToolContext) -> AppState:
 
 
 def apillon(ctx: ToolContext) -> ApillonClient:
-    return app_state(ctx).apillon
+    """The Apillon client for this request: the server's credentials, or the caller's."""
+    state = app_state(ctx)
+    if not state.per_request_credentials:
+        return state.client
+    headers = ctx.headers or {}
+    key, secret = (headers.get(name) for name in CREDENTIAL_HEADERS)
+    if not key or not secret:
+        raise ToolError(
+            "This server uses each caller's own Apillon API key: send it in the X-Apillon-Api-Key and "
+            "X-Apillon-Api-Secret request headers (configure them as headers of this MCP server in your client)."
+        )
+    return state.client.with_credentials(key, secret)

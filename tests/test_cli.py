@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -15,11 +16,13 @@ from support import data, text
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("APILLON_")}
 
 
-@pytest.mark.anyio
-async def test_the_stdio_server_with_the_emulator_lists_tools_and_answers_a_call() -> None:
-    server = StdioServerParameters(command=sys.executable, args=["-m", "apillon_mcp", "--emulator"], env=CLEAN_ENV)
+def stdio(*args: str) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "apillon_mcp", *args], env=CLEAN_ENV)
 
-    async with Client(server) as client:
+
+@pytest.mark.anyio
+async def test_the_stdio_server_with_the_emulator_lists_tools_and_answers_a_call(tmp_path: Path) -> None:
+    async with Client(stdio("--emulator", "--emulator-state", str(tmp_path / "state.json"))) as client:
         listed = (await client.list_tools()).tools
         created = await client.call_tool("create_cloud_function", {"name": "over stdio"})
         listing = await client.call_tool("list_cloud_functions", {})
@@ -27,6 +30,21 @@ async def test_the_stdio_server_with_the_emulator_lists_tools_and_answers_a_call
     assert len(listed) == 9
     assert data(created)["name"] == "over stdio"
     assert '"over stdio"' in text(listing)
+
+
+@pytest.mark.anyio
+async def test_the_sandbox_survives_a_restart_and_reset_starts_clean(tmp_path: Path) -> None:
+    state = str(tmp_path / "sandbox" / "state.json")
+    async with Client(stdio("--emulator", "--emulator-state", state)) as first:
+        created = data(await first.call_tool("create_cloud_function", {"name": "kept"}))
+
+    async with Client(stdio("--emulator", "--emulator-state", state)) as second:
+        kept = await second.call_tool("get_cloud_function", {"function_uuid": created["function_uuid"]})
+    async with Client(stdio("--emulator", "--emulator-state", state, "--emulator-reset")) as third:
+        after_reset = data(await third.call_tool("list_cloud_functions", {}))
+
+    assert data(kept)["name"] == "kept"
+    assert after_reset["total"] == 0
 
 
 def test_without_credentials_the_server_exits_2_with_one_line_on_stderr() -> None:

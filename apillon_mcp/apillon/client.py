@@ -17,6 +17,7 @@ from apillon_mcp.apillon.errors import (
     MICROSERVICE_VALIDATION_WRAPPER,
     ApillonAPIError,
     ApillonBadResponse,
+    ApillonError,
     ApillonUnreachable,
     FieldError,
     error_class_for,
@@ -31,6 +32,7 @@ from apillon_mcp.apillon.models import (
     StoredFile,
     UploadSession,
 )
+from apillon_mcp.apillon.permissions import Probe, ProbeResult, judge
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +48,18 @@ GATEWAY_READ_LIMIT = 1024 * 1024
 def new_http_client(
     *,
     base_url: str,
-    api_key: str,
-    api_secret: str,
+    api_key: str | None,
+    api_secret: str | None,
     user_agent: str,
     timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
     transport: httpx2.AsyncBaseTransport | None = None,
 ) -> httpx2.AsyncClient:
-    """The one HTTP client the server keeps for its lifetime: Basic auth, User-Agent, explicit timeouts."""
+    """The one HTTP client the server keeps for its lifetime: Basic auth (unless each call brings its own),
+    User-Agent, explicit timeouts."""
+    auth = httpx2.BasicAuth(api_key, api_secret) if api_key is not None and api_secret is not None else None
     return httpx2.AsyncClient(
         base_url=base_url,
-        auth=httpx2.BasicAuth(api_key, api_secret),
+        auth=auth,
         headers={"User-Agent": user_agent, "Accept": "application/json"},
         timeout=timeout,
         transport=transport,
@@ -73,8 +77,8 @@ def new_public_client(
 async def open_client(
     *,
     base_url: str,
-    api_key: str,
-    api_secret: str,
+    api_key: str | None,
+    api_secret: str | None,
     user_agent: str,
     transport: httpx2.AsyncBaseTransport | None = None,
 ) -> AsyncGenerator[ApillonClient, None]:
@@ -85,7 +89,7 @@ async def open_client(
         ) as api,
         new_public_client(user_agent=user_agent, transport=transport) as public,
     ):
-        yield ApillonClient(api, public=public)
+        yield ApillonClient(api, public=public, key_id=api_key)
 
 
 def uuid_segment(value: str) -> str:
@@ -101,11 +105,27 @@ class ApillonClient:
     flow (§12) and function gateways (§10).
 
     `http` carries the Apillon credentials; `public` never does, and serves presigned upload URLs and gateways.
+    `with_credentials` makes a client for another key over the same connections.
     """
 
-    def __init__(self, http: httpx2.AsyncClient, *, public: httpx2.AsyncClient) -> None:
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        *,
+        public: httpx2.AsyncClient,
+        key_id: str | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> None:
         self._http = http
         self._public = public
+        self._auth = auth
+        self.key_id = key_id
+        """The API key (not the secret) the requests are made with."""
+
+    def with_credentials(self, api_key: str, api_secret: str) -> ApillonClient:
+        return ApillonClient(
+            self._http, public=self._public, key_id=api_key, auth=httpx2.BasicAuth(api_key, api_secret)
+        )
 
     async def list_cloud_functions(
         self, *, search: str | None = None, page: int = 1, limit: int = 20
@@ -222,6 +242,14 @@ class ApillonClient:
             elapsed_ms=elapsed_ms,
         )
 
+    async def probe(self, probe: Probe) -> ProbeResult:
+        """Send a permission probe (see `permissions`); it cannot change anything."""
+        try:
+            await self._request(probe.method, probe.path, params=probe.params, json=probe.json)
+        except ApillonError as outcome:
+            return judge(probe, outcome)
+        return judge(probe, None)
+
     async def _request(
         self,
         method: str,
@@ -231,7 +259,9 @@ class ApillonClient:
         json: Any = None,
     ) -> Any:
         try:
-            response = await self._http.request(method, path, params=params, json=json)
+            response = await self._http.request(
+                method, path, params=params, json=json, auth=self._auth or httpx2.USE_CLIENT_DEFAULT
+            )
         except httpx2.TransportError as exc:
             raise _unreachable(method, path, exc) from exc
         logger.debug("%s %s -> %s", method, path, response.status_code)

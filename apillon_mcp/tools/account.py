@@ -32,4 +32,4 @@ async def get_credit_balance(ctx: ToolContext) -> Annotated[CallToolResult, Cred
     return result(summary, data)
 
 
-TOOLS = (ToolSpec(get_credit_balance, "Get the project's credit balance", READ),)
+TOOLS = (ToolSpec(get_credit_balance, "Get the project's credit balance", READ, needs=()),)

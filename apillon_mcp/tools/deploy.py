@@ -12,8 +12,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from apillon_mcp.apillon import ApillonError, Job, JobStatus
-from apillon_mcp.context import AppState, ToolContext, app_state
+from apillon_mcp.apillon import ApillonClient, ApillonError, Job, JobStatus
+from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE, STORAGE_EXECUTE, STORAGE_READ
+from apillon_mcp.context import AppState, ToolContext, apillon, app_state
 from apillon_mcp.tools.common import CREATE, FunctionUuid, JobView, quoted, result
 from apillon_mcp.tools.errors import explain
 from apillon_mcp.tools.jobs import JobName, Slots, balance_or_none
@@ -113,7 +114,7 @@ async def deploy_cloud_function_script(
     """
     state = app_state(ctx)
     content, file_name = _read_script(state, job_name, script_source, script_path)
-    client = state.apillon
+    client = apillon(ctx)
     progress = Progress(ctx)
     cids = file_cids(content)
 
@@ -165,7 +166,7 @@ async def deploy_cloud_function_script(
     outcome: Outcome = "not_waited"
     waited = 0.0
     if wait:
-        job, outcome, waited = await _wait_until_matched(state, progress, job, timeout_seconds)
+        job, outcome, waited = await _wait_until_matched(state, client, progress, job, timeout_seconds)
     data = Deployment(
         function_uuid=function.function_uuid,
         script_cid=cids.v0,
@@ -214,14 +215,14 @@ def _file_name(job_name: str) -> str:
 
 
 async def _wait_until_matched(
-    state: AppState, progress: Progress, job: Job, timeout_seconds: int
+    state: AppState, client: ApillonClient, progress: Progress, job: Job, timeout_seconds: int
 ) -> tuple[Job, Outcome, float]:
     started = state.clock()
     delay = _FIRST_POLL_SECONDS
     while True:
         elapsed = state.clock() - started
         try:
-            located = await state.jobs.find(state.apillon, job.job_uuid)
+            located = await state.jobs.find(client, job.job_uuid)
         except ApillonError:
             located = None  # a failed poll is not a failed deploy: keep the last known status and poll again
         if located is not None:
@@ -262,4 +263,11 @@ def _summary(data: Deployment, progress: Progress) -> str:
     return "\n".join(lines)
 
 
-TOOLS = (ToolSpec(deploy_cloud_function_script, "Deploy a script from source as a job (spends credits)", CREATE),)
+TOOLS = (
+    ToolSpec(
+        deploy_cloud_function_script,
+        "Deploy a script from source as a job (spends credits)",
+        CREATE,
+        needs=(COMPUTING_READ, COMPUTING_WRITE, STORAGE_EXECUTE, STORAGE_READ),
+    ),
+)

@@ -12,6 +12,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon.lookup import gateway_job
+from apillon_mcp.apillon.permissions import COMPUTING_EXECUTE, COMPUTING_READ
 from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, quoted, result
@@ -122,7 +123,7 @@ async def set_cloud_function_environment(
         consent,
         guard=app_state(ctx).guard,
         tool="set_cloud_function_environment",
-        arguments={"function_uuid": str(function_uuid), "variables": parsed},
+        arguments={"function_uuid": str(function_uuid), "variables": parsed, "key": apillon(ctx).key_id},
         token=confirmation_token,
         describe=lambda: describe_environment_replacement(ctx, function_uuid, parsed),
     )
@@ -152,5 +153,6 @@ TOOLS = (
         set_cloud_function_environment,
         "Replace a cloud function's environment variables (asks for confirmation)",
         DESTRUCTIVE,
+        needs=(COMPUTING_READ, COMPUTING_EXECUTE),
     ),
 )

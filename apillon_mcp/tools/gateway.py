@@ -13,6 +13,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon import GatewayReply
+from apillon_mcp.apillon.permissions import COMPUTING_READ
 from apillon_mcp.context import ToolContext, apillon
 from apillon_mcp.tools.common import FunctionUuid, quoted, result
 from apillon_mcp.tools.spec import ToolSpec
@@ -41,7 +42,11 @@ _RESERVED_HEADERS = frozenset(
 GatewayPath = Annotated[
     str, Field(max_length=2048, description="Path (and query) after the gateway URL, starting with '/'.")
 ]
-Body = Annotated[Any, Field(description="JSON value to POST; the script receives it as payload.body.")]
+Body = Annotated[
+    Any,
+    WithJsonSchema({"anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")]}),
+    Field(description="JSON value to POST; the script receives it as payload.body."),
+]
 # Validated by `parse_headers`, not pydantic, whose messages would quote values back (they may be credentials).
 Headers = Annotated[
     Any,
@@ -158,4 +163,4 @@ def _message(text: str) -> str:
     return " ".join(text[:200].split())
 
 
-TOOLS = (ToolSpec(invoke_cloud_function, "Call a cloud function through its gateway", INVOKE),)
+TOOLS = (ToolSpec(invoke_cloud_function, "Call a cloud function through its gateway", INVOKE, needs=(COMPUTING_READ,)),)

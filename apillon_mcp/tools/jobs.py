@@ -12,6 +12,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import ApillonClient, ApillonError, JobStatus
+from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
 from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import (
@@ -91,7 +92,7 @@ async def create_cloud_function_job(
 
 async def describe_job_deletion(ctx: ToolContext, job_uuid: UUID) -> Effect:
     state = app_state(ctx)
-    located = await state.jobs.find(state.apillon, str(job_uuid))
+    located = await state.jobs.find(apillon(ctx), str(job_uuid))
     if located is None:
         raise ToolError(
             f"No live job with uuid {job_uuid} was found in this project (searched the "
@@ -137,7 +138,7 @@ async def delete_cloud_function_job(
         consent,
         guard=app_state(ctx).guard,
         tool="delete_cloud_function_job",
-        arguments={"job_uuid": str(job_uuid)},
+        arguments={"job_uuid": str(job_uuid), "key": apillon(ctx).key_id},
         token=confirmation_token,
         describe=lambda: describe_job_deletion(ctx, job_uuid),
     )
@@ -185,6 +186,7 @@ TOOLS = (
         create_cloud_function_job,
         "Deploy a script already on IPFS as a job (spends credits)",
         CREATE,
+        needs=(COMPUTING_WRITE,),
         error_hints={
             500001: "Apillon answers this when it cannot convert script_cid to a CIDv0: use the dag-pb CID "
             "(Qm... or bafy...) of the uploaded script file. Nothing was created or charged."
@@ -194,6 +196,7 @@ TOOLS = (
         delete_cloud_function_job,
         "Delete a cloud function job (irreversible, asks for confirmation)",
         DESTRUCTIVE,
+        needs=(COMPUTING_READ, COMPUTING_WRITE),
         error_hints={
             500001: "Apillon answers this for a job uuid that does not exist or is already deleted. Check the "
             "uuid with get_cloud_function."

@@ -9,6 +9,7 @@ from typing import Any
 
 from mcp.types import ToolAnnotations
 
+from apillon_mcp.apillon.permissions import Permission
 from apillon_mcp.context import ApillonServer
 from apillon_mcp.tools.errors import surface_api_errors
 
@@ -18,6 +19,8 @@ class ToolSpec:
     fn: Callable[..., Awaitable[Any]]
     title: str
     annotations: ToolAnnotations
+    needs: tuple[Permission, ...]
+    """The API-key permissions the tool uses (`apillon-mcp doctor` checks them)."""
     error_hints: Mapping[int, str] = field(default_factory=dict)
     """Next steps for Apillon codes that mean something specific for this tool."""
 

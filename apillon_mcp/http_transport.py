@@ -1,0 +1,97 @@
+"""Streamable HTTP: stateless MCP at /mcp, an open /healthz, bearer-token auth, Host/Origin allow-lists."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from apillon_mcp import __version__
+from apillon_mcp.config import Settings
+from apillon_mcp.context import ApillonServer
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+class HttpConfigError(ValueError):
+    """The HTTP settings are unsafe or inconsistent; the message says what to change."""
+
+
+def check_http_settings(settings: Settings) -> None:
+    if not settings.loopback_only and settings.http_token is None:
+        raise HttpConfigError(
+            f"refusing to serve MCP on {settings.host} without authentication: set APILLON_MCP_TOKEN to a long "
+            "random value (clients send it as 'Authorization: Bearer <token>'), or bind 127.0.0.1."
+        )
+    if settings.http_token is not None and len(settings.http_token.get_secret_value()) < 16:
+        raise HttpConfigError("APILLON_MCP_TOKEN is too short: use at least 16 random characters.")
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Requests must name this server in Host (and Origin, when a browser sends one): no DNS rebinding."""
+    names = list(_LOOPBACK_NAMES)
+    if not settings.loopback_only and settings.host not in ("0.0.0.0", "::"):
+        names.append(settings.host)
+    names.extend(settings.allowed_hosts or ())
+    hosts = [pattern for name in names for pattern in (name, f"{name}:*")]
+    origins = [f"{scheme}://{host}" for scheme in ("http", "https") for host in hosts]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+class BearerTokenGate:
+    """Lets /healthz through, and everything else only with `Authorization: Bearer <token>` (constant-time check)."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self._app = app
+        self._token = token.encode() if token is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["path"] == HEALTH_PATH:
+                await JSONResponse({"status": "ok", "version": __version__})(scope, receive, send)
+                return
+            if self._token is not None and not self._authorised(Headers(scope=scope)):
+                response = JSONResponse(
+                    {"error": "unauthorized", "error_description": "send 'Authorization: Bearer <APILLON_MCP_TOKEN>'"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="apillon-mcp"'},
+                )
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+    def _authorised(self, headers: Headers) -> bool:
+        scheme, _, presented = headers.get("authorization", "").partition(" ")
+        assert self._token is not None
+        return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), self._token)
+
+
+def http_app(server: ApillonServer, settings: Settings) -> ASGIApp:
+    """The ASGI app: stateless streamable HTTP (any replica can answer any request) behind the token gate."""
+    check_http_settings(settings)
+    mcp_app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        transport_security=transport_security(settings),
+        host=settings.host,
+    )
+    token = settings.http_token.get_secret_value() if settings.http_token is not None else None
+    return BearerTokenGate(mcp_app, token)
+
+
+def serve_http(server: ApillonServer, settings: Settings) -> None:
+    import uvicorn
+
+    app = http_app(server, settings)
+    auth = "bearer token required" if settings.http_token is not None else "no token (loopback only)"
+    logger.info("serving MCP at http://%s:%s%s (%s)", settings.host, settings.port, MCP_PATH, auth)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", lifespan="on")

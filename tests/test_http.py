@@ -1,0 +1,177 @@
+"""Streamable HTTP over a real socket: tokens, Host checks, health, per-request credentials, script_path."""
+
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from scripts import ECHO
+from sockets import serving
+
+from apillon_mcp.backends import sandbox_api
+from apillon_mcp.config import Settings
+from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState
+from apillon_mcp.http_transport import HttpConfigError, check_http_settings, http_app
+from apillon_mcp.server import build_server
+
+from support import data, text
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "s3cret-token-of-the-team-0123456789"
+
+
+def http_settings(**overrides: object) -> Settings:
+    return Settings(**{"emulator": True, "transport": "http", **overrides})
+
+
+@asynccontextmanager
+async def running(emulator: EmulatorState, settings: Settings) -> AsyncGenerator[str, None]:
+    server = build_server(settings, sandbox_api(emulator))
+    async with serving(http_app(server, settings)) as base:
+        yield base
+
+
+@asynccontextmanager
+async def connect(base: str, headers: dict[str, str] | None = None) -> AsyncGenerator[Client, None]:
+    """The SDK's client over streamable HTTP, sending `headers` with every request."""
+    async with (
+        httpx2.AsyncClient(headers=headers or {}, timeout=30) as http,
+        Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+async def test_health_answers_without_a_token(emulator: EmulatorState) -> None:
+    async with running(emulator, http_settings(http_token=TOKEN)) as base, httpx2.AsyncClient() as http:
+        response = await http.get(f"{base}/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_without_the_token_mcp_answers_401(emulator: EmulatorState) -> None:
+    async with running(emulator, http_settings(http_token=TOKEN)) as base, httpx2.AsyncClient() as http:
+        missing = await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        wrong = await http.post(
+            f"{base}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Authorization": "Bearer not-the-token-at-all-000"},
+        )
+
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert TOKEN not in missing.text + wrong.text
+
+
+async def test_the_sdk_client_without_the_token_cannot_connect(emulator: EmulatorState) -> None:
+    async with running(emulator, http_settings(http_token=TOKEN)) as base:
+        with pytest.raises((MCPError, httpx2.HTTPStatusError, ExceptionGroup)):
+            async with connect(base, {"Authorization": "Bearer wrong-wrong-wrong-wrong"}) as client:
+                await client.list_tools()
+
+
+async def test_with_the_token_tools_are_listed_and_called(emulator: EmulatorState) -> None:
+    async with (
+        running(emulator, http_settings(http_token=TOKEN)) as base,
+        connect(base, {"Authorization": f"Bearer {TOKEN}"}) as client,
+    ):
+        listed = (await client.list_tools()).tools
+        created = await client.call_tool("create_cloud_function", {"name": "over http"})
+
+    assert len(listed) == 9
+    assert data(created)["name"] == "over http"
+    assert emulator.functions[data(created)["function_uuid"]].name == "over http"
+
+
+async def test_a_foreign_host_header_is_refused(emulator: EmulatorState) -> None:
+    async with running(emulator, http_settings(http_token=TOKEN)) as base, httpx2.AsyncClient() as http:
+        response = await http.post(
+            f"{base}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={
+                "Authorization": f"Bearer {TOKEN}",
+                "Host": "evil.example",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
+        foreign_origin = await http.post(
+            f"{base}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={
+                "Authorization": f"Bearer {TOKEN}",
+                "Origin": "http://evil.example",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
+
+    assert response.status_code == 421
+    assert foreign_origin.status_code == 403
+    assert emulator.requests == []
+
+
+async def test_a_configured_public_host_name_is_accepted(emulator: EmulatorState) -> None:
+    settings = http_settings(http_token=TOKEN, allowed_hosts=("mcp.example.org",))
+    headers = {"Authorization": f"Bearer {TOKEN}", "Host": "mcp.example.org"}
+    async with running(emulator, settings) as base, connect(base, headers) as client:
+        listed = (await client.list_tools()).tools
+
+    assert len(listed) == 9
+
+
+async def test_per_request_credentials_use_each_callers_key(emulator: EmulatorState) -> None:
+    other_key, other_secret = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", "Other#Key123"
+    emulator.add_api_key(other_key, other_secret, [], project_uuid="9a8b7c6d-5e4f-4321-8765-43210fedcba9")
+    settings = http_settings(per_request_credentials=True)
+    async with running(emulator, settings) as base:
+        async with connect(base) as anonymous:
+            refused = await anonymous.call_tool("list_cloud_functions", {})
+        own = {"X-Apillon-Api-Key": DEFAULT_API_KEY, "X-Apillon-Api-Secret": DEFAULT_API_SECRET}
+        async with connect(base, own) as caller:
+            created = await caller.call_tool("create_cloud_function", {"name": "mine"})
+        theirs = {"X-Apillon-Api-Key": other_key, "X-Apillon-Api-Secret": other_secret}
+        async with connect(base, theirs) as stranger:
+            forbidden = await stranger.call_tool("list_cloud_functions", {})
+
+    assert refused.is_error and "X-Apillon-Api-Key" in text(refused)
+    assert data(created)["name"] == "mine"
+    assert forbidden.is_error and "KEY_READ" in text(forbidden)
+    assert other_secret not in text(forbidden)
+
+
+async def test_script_path_is_refused_over_http(emulator: EmulatorState, tmp_path: Path) -> None:
+    function = emulator.create_function("fn")
+    script = tmp_path / "index.js"
+    script.write_text(ECHO, encoding="utf-8")
+    async with (
+        running(emulator, http_settings(http_token=TOKEN)) as base,
+        connect(base, {"Authorization": f"Bearer {TOKEN}"}) as client,
+    ):
+        answer = await client.call_tool(
+            "deploy_cloud_function_script",
+            {"function_uuid": function.function_uuid, "job_name": "v1", "script_path": str(script)},
+        )
+
+    assert answer.is_error
+    assert "script_path is refused" in text(answer)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (lambda: http_settings(host="0.0.0.0"), "without authentication"),
+        (lambda: http_settings(host="10.1.2.3"), "without authentication"),
+        (lambda: http_settings(http_token="short"), "too short"),
+    ],
+)
+def test_unsafe_http_settings_refuse_to_start(settings: Callable[[], Settings], message: str) -> None:
+    with pytest.raises(HttpConfigError, match=message):
+        check_http_settings(settings())
+
+
+def test_a_token_allows_binding_beyond_loopback() -> None:
+    check_http_settings(http_settings(host="0.0.0.0", http_token=TOKEN))
