@@ -145,7 +145,7 @@ def _connect(settings: Settings, args: argparse.Namespace) -> tuple[Connect, str
     except StateFileError as error:
         raise UsageError(str(error)) from None
     where = f"state in {path}" if path is not None else "state in memory"
-    return sandbox_api(state, state_path=path), f"the embedded emulator ({where})"
+    return sandbox_api(state, state_path=path, retry=settings.retry_policy), f"the embedded emulator ({where})"
 
 
 def _serve(args: argparse.Namespace) -> int:

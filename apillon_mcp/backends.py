@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx2
 
 from apillon_mcp import __version__
 from apillon_mcp.apillon import ApillonClient, open_client
+from apillon_mcp.apillon.client import DEFAULT_RETRY
+from apillon_mcp.apillon.retry import RetryPolicy
 from apillon_mcp.config import Settings
 from apillon_mcp.server import Connect
 
@@ -21,13 +25,31 @@ SANDBOX_URL = "http://sandbox.invalid"
 """Base URL of the in-process emulator: requests never leave the process."""
 
 
+class SandboxTransport(httpx2.ASGITransport):
+    """The emulator in-process, failing the way a network does: a connection it drops is a protocol error."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        from apillon_mcp.emulator import ConnectionDropped
+
+        try:
+            return await super().handle_async_request(request)
+        except ConnectionDropped as dropped:
+            raise httpx2.RemoteProtocolError(str(dropped), request=request) from dropped
+
+
 def live_api(settings: Settings) -> Connect:
     if settings.api_key is None or settings.api_secret is None:
         raise ValueError("live API access needs APILLON_API_KEY and APILLON_API_SECRET")
     key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
 
     def connect() -> AbstractAsyncContextManager[ApillonClient]:
-        return open_client(base_url=settings.api_url, api_key=key, api_secret=secret, user_agent=USER_AGENT)
+        return open_client(
+            base_url=settings.api_url,
+            api_key=key,
+            api_secret=secret,
+            user_agent=USER_AGENT,
+            retry=settings.retry_policy,
+        )
 
     return connect
 
@@ -38,11 +60,13 @@ def sandbox_api(
     state_path: Path | None = None,
     api_key: str | None = None,
     api_secret: str | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Connect:
     """The client against an in-process emulator, through the same HTTP stack as the live API.
 
     With `state_path` the emulator saves its state there after each change. Without a key the client uses the
-    emulator's default key, which holds every role.
+    emulator's default key, which holds every role. `sleep` paces retries (tests make it advance the emulator clock).
     """
     from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET
     from apillon_mcp.emulator.persistence import persistent_emulator
@@ -57,7 +81,9 @@ def sandbox_api(
             api_key=key,
             api_secret=secret,
             user_agent=USER_AGENT,
-            transport=httpx2.ASGITransport(app=app),
+            transport=SandboxTransport(app=app),
+            retry=retry,
+            sleep=sleep,
         )
 
     return connect

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apillon_mcp.apillon import DEFAULT_API_URL
+from apillon_mcp.apillon.retry import RetryPolicy
 
 Names = Annotated[tuple[str, ...] | None, NoDecode]
 
@@ -38,6 +39,18 @@ class Settings(BaseSettings):
     per_request_credentials: bool = Field(
         default=False, validation_alias=_env("per_request_credentials", "APILLON_MCP_PER_REQUEST_CREDENTIALS")
     )
+    elicitation_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        validation_alias=_env("elicitation_timeout_seconds", "APILLON_MCP_ELICITATION_TIMEOUT"),
+    )
+    retry_attempts: int = Field(
+        default=4, ge=1, le=10, validation_alias=_env("retry_attempts", "APILLON_MCP_RETRY_ATTEMPTS")
+    )
+    retry_max_seconds: float = Field(
+        default=20.0, ge=0, le=300, validation_alias=_env("retry_max_seconds", "APILLON_MCP_RETRY_MAX_SECONDS")
+    )
     confirmation_key: SecretStr | None = Field(
         default=None,
         validation_alias=_env("confirmation_key", "APILLON_MCP_CONFIRMATION_KEY"),
@@ -61,6 +74,10 @@ class Settings(BaseSettings):
         if self.api_secret is None or not self.api_secret.get_secret_value():
             missing.append("APILLON_API_SECRET")
         return missing
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retry_attempts, max_wait=self.retry_max_seconds)
 
     @property
     def loopback_only(self) -> bool:

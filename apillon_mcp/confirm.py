@@ -26,11 +26,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from mcp.types.version import is_version_at_least
+from pydantic import BaseModel, Field, StrictBool
 
 TOKEN_TTL_SECONDS = 300
+_HEARTBEAT_SECONDS = 15
+_IN_BAND_ELICITATION = "2026-07-28"
 _TOKEN_PREFIX = "ct1."
 _LAYOUT = struct.Struct(">BI8s8s8s")  # version, expiry (unix s), nonce, call tag, state tag
 _MAC_BYTES = 16
@@ -48,9 +53,9 @@ class Effect:
 
 
 class ConfirmForm(BaseModel):
-    """The elicitation form: one explicit checkbox."""
+    """The elicitation form: one explicit checkbox. Strict, so that only a JSON `true` counts, not "yes" or 1."""
 
-    confirm: bool = Field(default=False, description="Check to go ahead. This cannot be undone.")
+    confirm: StrictBool = Field(default=False, description="Check to go ahead. This cannot be undone.")
 
 
 class NotAsked:
@@ -148,12 +153,48 @@ def can_elicit(ctx: Context[Any, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-async def ask_user(ctx: Context[Any, Any], describe: Callable[[], Awaitable[Effect]]) -> Elicit[ConfirmForm] | NotAsked:
-    """The body of a consent resolver: a form elicitation when the client can show one."""
+@dataclass(frozen=True)
+class Answered:
+    """The outcome of an elicitation the resolver made itself; None, with the reason, when there was none."""
+
+    outcome: ElicitationResult[ConfirmForm] | None
+    failure: str = ""
+
+
+async def ask_user(
+    ctx: Context[Any, Any], describe: Callable[[], Awaitable[Effect]], *, timeout: float
+) -> Elicit[ConfirmForm] | NotAsked | Answered:
+    """The body of a consent resolver: a form elicitation when the client can show one.
+
+    From protocol 2026-07-28 on, the question travels in the result and the client answers with a retry, so nothing
+    waits here. On older connections the question is a request to the client, answered mid-call: it is asked here,
+    for at most `timeout` seconds, with a progress heartbeat so that the client does not time the call out.
+    """
     if not can_elicit(ctx):
         return NOT_ASKED
     effect = await describe()
-    return Elicit(f"{effect.description}\n\nGo ahead?", ConfirmForm)
+    message = f"{effect.description}\n\nGo ahead?"
+    if ctx.protocol_version is not None and is_version_at_least(ctx.protocol_version, _IN_BAND_ELICITATION):
+        return Elicit(message, ConfirmForm)
+    with anyio.move_on_after(timeout):
+        async with anyio.create_task_group() as heartbeat:
+            heartbeat.start_soon(_keep_alive, ctx)
+            try:
+                outcome = await ctx.elicit(message, ConfirmForm)
+            except (MCPError, ValueError) as error:
+                return Answered(None, f"the client could not show the confirmation ({error})")
+            finally:
+                heartbeat.cancel_scope.cancel()
+        return Answered(outcome)
+    return Answered(None, f"the user did not answer the confirmation within {timeout:.0f} s")
+
+
+async def _keep_alive(ctx: Context[Any, Any]) -> None:
+    beat = 0
+    while True:
+        await anyio.sleep(_HEARTBEAT_SECONDS)
+        beat += 1
+        await ctx.report_progress(beat, None, "Waiting for the user to confirm.")
 
 
 async def consent_refusal(
@@ -166,6 +207,10 @@ async def consent_refusal(
     describe: Callable[[], Awaitable[Effect]],
 ) -> CallToolResult | None:
     """None when the call may go ahead; otherwise the error result to return, with nothing changed."""
+    if isinstance(answer, AcceptedElicitation) and isinstance(answer.data, Answered):
+        if answer.data.outcome is None:
+            return _refused(answer.data.failure)
+        answer = answer.data.outcome
     if isinstance(answer, AcceptedElicitation):
         if isinstance(answer.data, NotAsked):
             return await _token_refusal(guard, tool, arguments, token, describe)

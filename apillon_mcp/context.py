@@ -27,6 +27,8 @@ class AppState:
     clock: Callable[[], float]
     """Seconds since the epoch; times confirmation tokens and waits."""
     sleep: Callable[[float], Awaitable[None]]
+    elicitation_timeout: float
+    """Longest wait for the user's answer to a confirmation asked mid-call (handshake-era connections)."""
     local_files: bool
     """The server runs on the user's machine (stdio), so tools may read files the user names."""
 

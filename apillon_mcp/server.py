@@ -49,6 +49,7 @@ def build_server(
                 jobs=jobs,
                 clock=clock,
                 sleep=sleep,
+                elicitation_timeout=settings.elicitation_timeout_seconds,
                 local_files=settings.transport == "stdio",
             )
 

@@ -1,5 +1,5 @@
 from collections.abc import AsyncGenerator, Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from mcp import Client
@@ -25,21 +25,39 @@ def emulator() -> EmulatorState:
 ServerFactory = Callable[..., ApillonServer]
 
 
-@pytest.fixture
-def make_server(emulator: EmulatorState) -> ServerFactory:
-    """Builds the MCP server against the emulator. Tokens and waits follow the emulator clock: a wait advances it."""
+class Waits:
+    """The server's and the client's sleeps, in order: each advances the emulator clock instead of waiting."""
 
-    async def sleep(seconds: float) -> None:
-        emulator.clock.advance(seconds)
+    def __init__(self, emulator: EmulatorState) -> None:
+        self._emulator = emulator
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        self._emulator.clock.advance(seconds)
+
+
+@pytest.fixture
+def waits(emulator: EmulatorState) -> Waits:
+    return Waits(emulator)
+
+
+@pytest.fixture
+def make_server(emulator: EmulatorState, waits: Waits) -> ServerFactory:
+    """Builds the MCP server against the emulator. Tokens, waits and retries follow the emulator clock."""
 
     def make(
-        *, api_key: str | None = None, api_secret: str | None = None, transport: Literal["stdio", "http"] = "stdio"
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        transport: Literal["stdio", "http"] = "stdio",
+        **settings: Any,
     ) -> ApillonServer:
         return build_server(
-            Settings(emulator=True, transport=transport),
-            sandbox_api(emulator, api_key=api_key, api_secret=api_secret),
+            Settings(emulator=True, transport=transport, **settings),
+            sandbox_api(emulator, api_key=api_key, api_secret=api_secret, sleep=waits),
             clock=lambda: emulator.clock.now().timestamp(),
-            sleep=sleep,
+            sleep=waits,
         )
 
     return make

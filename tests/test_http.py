@@ -4,13 +4,12 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from scripts import ECHO
-from sockets import serving
 
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
@@ -18,6 +17,8 @@ from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorSt
 from apillon_mcp.http_transport import HttpConfigError, check_http_settings, http_app
 from apillon_mcp.server import build_server
 
+from scripts import ECHO
+from sockets import serving
 from support import data, text
 
 pytestmark = pytest.mark.anyio
@@ -175,3 +176,51 @@ def test_unsafe_http_settings_refuse_to_start(settings: Callable[[], Settings], 
 
 def test_a_token_allows_binding_beyond_loopback() -> None:
     check_http_settings(http_settings(host="0.0.0.0", http_token=TOKEN))
+
+
+@pytest.mark.fuzz
+async def test_json_nested_deeper_than_any_client_sends_is_refused_and_the_server_keeps_answering(
+    emulator: EmulatorState,
+) -> None:
+    depth = 100_000
+    deep = '{"k":' * depth + "1" + "}" * depth
+    call = (
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_cloud_functions",'
+        f'"arguments":{{"search":{deep}}}}}}}'
+    )
+    headers = {
+        "Authorization": f"Bearer {TOKEN}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    async with running(emulator, http_settings(http_token=TOKEN)) as base:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            response = await http.post(f"{base}/mcp", content=call, headers=headers)
+        async with connect(base, {"Authorization": f"Bearer {TOKEN}"}) as client:
+            after = await client.call_tool("get_credit_balance", {})
+
+    assert response.status_code < 500
+    assert "Traceback" not in response.text
+    assert data(after)["balance"] == 1000
+
+
+@pytest.mark.load
+async def test_fifty_concurrent_calls_over_http_across_sessions(emulator: EmulatorState) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    names: list[str] = []
+
+    async def session(number: int) -> None:
+        async with connect(base, headers) as client, anyio.create_task_group() as group:
+            for n in range(10):
+                group.start_soon(create, client, f"h{number}-{n}")
+
+    async def create(client: Client, name: str) -> None:
+        names.append(data(await client.call_tool("create_cloud_function", {"name": name}))["name"])
+
+    async with running(emulator, http_settings(http_token=TOKEN)) as base, anyio.create_task_group() as group:
+        for number in range(5):
+            group.start_soon(session, number)
+
+    assert sorted(names) == sorted(f"h{s}-{n}" for s in range(5) for n in range(10))
+    assert sorted(f.name for f in emulator.functions.values()) == sorted(names)

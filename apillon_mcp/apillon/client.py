@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +35,7 @@ from apillon_mcp.apillon.models import (
     UploadSession,
 )
 from apillon_mcp.apillon.permissions import Probe, ProbeResult, judge
+from apillon_mcp.apillon.retry import RETRY_STATUSES, RetryPolicy, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ M = TypeVar("M", bound=BaseModel)
 DEFAULT_API_URL = "https://api.apillon.io"
 # The API runs on AWS Lambda with a 30 s limit: a longer read wait gains nothing.
 DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=35.0, write=30.0, pool=10.0)
+DEFAULT_RETRY = RetryPolicy()
 # A gateway reply is read up to this many bytes; the rest is dropped and the reply marked truncated.
 GATEWAY_READ_LIMIT = 1024 * 1024
 
@@ -81,15 +85,23 @@ async def open_client(
     api_secret: str | None,
     user_agent: str,
     transport: httpx2.AsyncBaseTransport | None = None,
+    timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> AsyncGenerator[ApillonClient, None]:
     """An `ApillonClient` with its two HTTP clients, closed on exit."""
     async with (
         new_http_client(
-            base_url=base_url, api_key=api_key, api_secret=api_secret, user_agent=user_agent, transport=transport
+            base_url=base_url,
+            api_key=api_key,
+            api_secret=api_secret,
+            user_agent=user_agent,
+            timeout=timeout,
+            transport=transport,
         ) as api,
-        new_public_client(user_agent=user_agent, transport=transport) as public,
+        new_public_client(user_agent=user_agent, timeout=timeout, transport=transport) as public,
     ):
-        yield ApillonClient(api, public=public, key_id=api_key)
+        yield ApillonClient(api, public=public, key_id=api_key, retry=retry, sleep=sleep)
 
 
 def uuid_segment(value: str) -> str:
@@ -115,16 +127,28 @@ class ApillonClient:
         public: httpx2.AsyncClient,
         key_id: str | None = None,
         auth: httpx2.Auth | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._http = http
         self._public = public
         self._auth = auth
         self.key_id = key_id
         """The API key (not the secret) the requests are made with."""
+        self._retry = retry
+        self._sleep = sleep
+        self._jitter = jitter
 
     def with_credentials(self, api_key: str, api_secret: str) -> ApillonClient:
         return ApillonClient(
-            self._http, public=self._public, key_id=api_key, auth=httpx2.BasicAuth(api_key, api_secret)
+            self._http,
+            public=self._public,
+            key_id=api_key,
+            auth=httpx2.BasicAuth(api_key, api_secret),
+            retry=self._retry,
+            sleep=self._sleep,
+            jitter=self._jitter,
         )
 
     async def list_cloud_functions(
@@ -258,31 +282,67 @@ class ApillonClient:
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
     ) -> Any:
-        try:
-            response = await self._http.request(
-                method, path, params=params, json=json, auth=self._auth or httpx2.USE_CLIENT_DEFAULT
-            )
-        except httpx2.TransportError as exc:
-            raise _unreachable(method, path, exc) from exc
-        logger.debug("%s %s -> %s", method, path, response.status_code)
-        body = _json_body(response)
-        if response.is_success:
-            if not isinstance(body, dict) or "data" not in body:
-                raise ApillonBadResponse(
-                    f"{method} {path} answered HTTP {response.status_code} without the Apillon JSON envelope",
-                    status=response.status_code,
+        """The `data` of Apillon's answer, after the retries `retry` allows (see `apillon.retry`)."""
+        reads = method == "GET"
+        waited = 0.0
+        failure: ApillonUnreachable | None
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                response = await self._http.request(
+                    method, path, params=params, json=json, auth=self._auth or httpx2.USE_CLIENT_DEFAULT
                 )
-            return body["data"]
-        raise _api_error(response, body)
+            except httpx2.TransportError as exc:
+                failure = _unreachable(method, path, exc)
+                if not (reads or not failure.may_have_reached_server):
+                    raise failure from exc
+                delay: float | None = self._retry.backoff(attempt, self._jitter())
+                reason = type(exc).__name__
+            else:
+                logger.debug("%s %s -> %s", method, path, response.status_code)
+                if not (reads and response.status_code in RETRY_STATUSES):
+                    return _data(method, path, response)
+                failure = None
+                asked = retry_after_seconds(response.headers.get("retry-after"))
+                delay = self._retry.backoff(attempt, self._jitter()) if asked is None else asked
+                if delay > self._retry.max_delay:
+                    delay = None  # the server asks for a longer pause than this call can wait
+                reason = f"HTTP {response.status_code}"
+            if delay is None or attempt == self._retry.attempts or waited + delay > self._retry.max_wait:
+                if failure is not None:
+                    raise failure
+                return _data(method, path, response)
+            logger.info("%s %s: %s, retry %d in %.1f s", method, path, reason, attempt, delay)
+            await self._sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _data(method: str, path: str, response: httpx2.Response) -> Any:
+    body = _json_body(response)
+    writes = method != "GET"
+    if response.is_success:
+        if not isinstance(body, dict) or "data" not in body:
+            raise ApillonBadResponse(
+                f"{method} {path} answered HTTP {response.status_code} without the Apillon JSON envelope",
+                status=response.status_code,
+                outcome_unknown=writes,
+            )
+        return body["data"]
+    error = _api_error(response, body)
+    # A gateway error or an unreadable body in front of a write says nothing about whether Apillon acted.
+    if writes and (isinstance(error, ApillonBadResponse) or response.status_code in (502, 503, 504)):
+        error.outcome_unknown = True
+    raise error
 
 
 def _unreachable(method: str, path: str, exc: httpx2.TransportError) -> ApillonUnreachable:
     not_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
     kind = "timed out" if isinstance(exc, httpx2.TimeoutException) else "failed"
-    return ApillonUnreachable(
-        f"{method} {path} {kind} before Apillon answered ({type(exc).__name__})",
-        may_have_reached_server=not not_sent,
+    failure = ApillonUnreachable(
+        f"{method} {path} {kind} before Apillon answered ({type(exc).__name__})", may_have_reached_server=not not_sent
     )
+    failure.outcome_unknown = failure.may_have_reached_server and method != "GET"
+    return failure
 
 
 def _json_body(response: httpx2.Response) -> Any:

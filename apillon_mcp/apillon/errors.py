@@ -34,7 +34,13 @@ class FieldError:
 
 
 class ApillonError(Exception):
-    """Any failure of a call to the Apillon API."""
+    """Any failure of a call to the Apillon API.
+
+    `outcome_unknown` is true for a write whose request may have been carried out although no readable answer came
+    back (a dropped connection, a timeout after sending, a gateway error or an unreadable body in front of it).
+    """
+
+    outcome_unknown: bool = False
 
 
 class ApillonUnreachable(ApillonError):
@@ -52,9 +58,10 @@ class ApillonUnreachable(ApillonError):
 class ApillonBadResponse(ApillonError):
     """The API answered, but not with the documented JSON envelope (a proxy page, a truncated body)."""
 
-    def __init__(self, message: str, *, status: int | None) -> None:
+    def __init__(self, message: str, *, status: int | None, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.outcome_unknown = outcome_unknown
 
 
 class ApillonAPIError(ApillonError):

@@ -8,6 +8,7 @@ restarts; `standalone` serves it over HTTP (`apillon-mcp emulator`).
 from apillon_mcp.emulator.app import create_emulator
 from apillon_mcp.emulator.clock import Clock, ManualClock, SystemClock
 from apillon_mcp.emulator.errors import EmulatedError
+from apillon_mcp.emulator.faults import ConnectionDropped
 from apillon_mcp.emulator.lifecycle import LifecycleDelays
 from apillon_mcp.emulator.persistence import StateFileError, default_state_path, open_state, persistent_emulator
 from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, Job, JobStatus, RecordStatus, Role, Service
@@ -27,6 +28,7 @@ __all__ = [
     "JOB_PRICE",
     "Clock",
     "CloudFunction",
+    "ConnectionDropped",
     "EmulatedError",
     "EmulatorState",
     "File",

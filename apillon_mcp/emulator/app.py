@@ -14,12 +14,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from apillon_mcp.emulator.api import HTTP_METHODS, ApiRoute, Call, CloudFunctionApi, raw_path, request_target
 from apillon_mcp.emulator.auth import parse_basic_credentials, require_role
 from apillon_mcp.emulator.control import ControlRoutes
 from apillon_mcp.emulator.errors import EmulatedError
-from apillon_mcp.emulator.faults import Fault, take_fault
+from apillon_mcp.emulator.faults import ConnectionDropped, Fault, take_fault
 from apillon_mcp.emulator.gateway import GatewayRoutes
 from apillon_mcp.emulator.ipfs import IpfsRoutes
 from apillon_mcp.emulator.s3 import S3Routes
@@ -51,13 +52,20 @@ class ApiDispatcher:
         target = request_target(request)
         self._state.requests.append((request.method, target))
         fault = take_fault(self._state.faults, request.method, request.url.path)
-        if fault is not None:
+        if fault is not None and fault.kind == "error":
             return await self._faulted(fault, target)
         try:
             status, payload = await self._handle(request, target)
         except EmulatedError as error:
-            return JSONResponse(self._error_body(error.fields, target), status_code=error.status)
-        return JSONResponse({"id": str(uuid4()), "status": status, "data": payload}, status_code=status)
+            response = JSONResponse(self._error_body(error.fields, target), status_code=error.status)
+        else:
+            response = JSONResponse({"id": str(uuid4()), "status": status, "data": payload}, status_code=status)
+        if fault is None:
+            return response
+        if fault.kind == "slow":
+            await anyio.sleep(fault.delay_seconds)
+            return response
+        return BrokenResponse(response, truncate=fault.kind == "truncate")
 
     async def _handle(self, request: Request, target: str) -> tuple[int, object]:
         """(success status, payload) of the matching route."""
@@ -88,6 +96,21 @@ class ApiDispatcher:
 
     def _error_body(self, fields: dict[str, object], target: str) -> dict[str, object]:
         return {"id": str(uuid4()), **fields, "path": target, "timestamp": iso(self._state.clock.now())}
+
+
+class BrokenResponse(Response):
+    """An answer that never fully arrives: the headers (with the full Content-Length), then half the body or none
+    and a dropped connection."""
+
+    def __init__(self, answer: Response, *, truncate: bool) -> None:
+        super().__init__(answer.body, status_code=answer.status_code, headers=dict(answer.headers))
+        self._truncate = truncate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if self._truncate:
+            await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        raise ConnectionDropped("the emulator dropped the connection mid-response, as a fault asked")
 
 
 async def _json_body(request: Request) -> dict[str, object]:

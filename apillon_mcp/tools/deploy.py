@@ -17,7 +17,7 @@ from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE, STO
 from apillon_mcp.context import AppState, ToolContext, apillon, app_state
 from apillon_mcp.tools.common import CREATE, FunctionUuid, JobView, quoted, result
 from apillon_mcp.tools.errors import explain
-from apillon_mcp.tools.jobs import JobName, Slots, balance_or_none
+from apillon_mcp.tools.jobs import CHECK_FOR_NEW_JOB, JobName, Slots, balance_or_none
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.unixfs import file_cids
 
@@ -137,7 +137,8 @@ async def deploy_cloud_function_script(
         await client.end_upload(bucket, session)
         reported = {f.cid for f in await client.list_session_files(bucket, session) if f.cid}
     except ApillonError as error:
-        raise progress.failed(upload, explain(error)) from error
+        unsure = "Uploading again is harmless: call deploy_cloud_function_script again."
+        raise progress.failed(upload, explain(error, if_unsure=unsure)) from error
     if reported - {cids.v0}:
         raise progress.failed(
             upload,
@@ -150,11 +151,15 @@ async def deploy_cloud_function_script(
     try:
         job = await client.create_job(function.function_uuid, name=job_name, script_cid=cids.v0, slots=slots)
     except ApillonError as error:
-        raise progress.failed(
-            "create the job",
-            f"{explain(error)} The script is uploaded: once that is fixed, call create_cloud_function_job("
-            f"function_uuid={function.function_uuid}, name=..., script_cid={cids.v0}); no need to upload it again.",
-        ) from error
+        resume = (
+            f"create_cloud_function_job(function_uuid={function.function_uuid}, name={quoted(job_name)}, "
+            f"script_cid={cids.v0}) creates it without uploading again"
+        )
+        if error.outcome_unknown:
+            reason = explain(error, if_unsure=f"{CHECK_FOR_NEW_JOB} If there is none, {resume}.")
+        else:
+            reason = f"{explain(error)} The script is uploaded: once that is fixed, {resume}."
+        raise progress.failed("create the job", reason) from error
     after = await balance_or_none(client)
     state.jobs.remember(job.function_uuid, [job])
     spent = before - after if before is not None and after is not None else None

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_EXECUTE, COMPUTING_READ
-from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
+from apillon_mcp.confirm import Answered, ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, quoted, result
 from apillon_mcp.tools.errors import surface_api_errors
@@ -103,9 +103,10 @@ async def describe_environment_replacement(ctx: ToolContext, function_uuid: UUID
 @surface_api_errors
 async def _ask_before_replacing(
     function_uuid: UUID, variables: Any, ctx: ToolContext
-) -> Elicit[ConfirmForm] | NotAsked:
+) -> Elicit[ConfirmForm] | NotAsked | Answered:
     parsed = parse_variables(variables)
-    return await ask_user(ctx, lambda: describe_environment_replacement(ctx, function_uuid, parsed))
+    timeout = app_state(ctx).elicitation_timeout
+    return await ask_user(ctx, lambda: describe_environment_replacement(ctx, function_uuid, parsed), timeout=timeout)
 
 
 async def set_cloud_function_environment(
@@ -154,5 +155,6 @@ TOOLS = (
         "Replace a cloud function's environment variables (asks for confirmation)",
         DESTRUCTIVE,
         needs=(COMPUTING_READ, COMPUTING_EXECUTE),
+        if_unsure="Setting the same variables again is safe: it replaces the set with the same values.",
     ),
 )

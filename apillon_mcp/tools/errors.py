@@ -83,14 +83,25 @@ _CODES: dict[int, tuple[str, str]] = {
 }
 
 
-def explain(error: ApillonError, hints: Mapping[int, str] | None = None) -> str:
-    """A message for the model: the Apillon code and name, what it means here, and the next step."""
+GENERIC_CHECK = (
+    "Check the current state (list_cloud_functions / get_cloud_function) before trying again, so that nothing is "
+    "done twice."
+)
+
+
+def explain(error: ApillonError, hints: Mapping[int, str] | None = None, *, if_unsure: str = GENERIC_CHECK) -> str:
+    """A message for the model: the Apillon code and name, what it means here, and the next step.
+
+    `if_unsure` says how to find out whether a write whose outcome is unknown took effect.
+    """
+    if error.outcome_unknown:
+        return (
+            f"Outcome unknown: {_clip(str(error))}. The request may have reached Apillon and been carried out, or "
+            f"not. It was not retried. {if_unsure}"
+        )
     if isinstance(error, ApillonUnreachable):
         if error.may_have_reached_server:
-            return (
-                f"{error} The request may have reached Apillon, so its outcome is unknown. Check the current state "
-                "(list_cloud_functions / get_cloud_function) before trying again, so that nothing is done twice."
-            )
+            return f"{error}. Apillon may be slow or down: retry in a minute."
         return f"{error}. Nothing reached Apillon. Check the network and APILLON_API_URL, then retry."
     if isinstance(error, ApillonBadResponse):
         return (
@@ -140,11 +151,12 @@ def _clip(text: str, limit: int = 300) -> str:
 
 
 def surface_api_errors(
-    tool: Callable[P, Awaitable[R]], *, hints: Mapping[int, str] | None = None
+    tool: Callable[P, Awaitable[R]], *, hints: Mapping[int, str] | None = None, if_unsure: str = GENERIC_CHECK
 ) -> Callable[P, Awaitable[R]]:
     """Let the model read why Apillon refused; any other exception stays a crash for the server log.
 
-    `hints` replace the generic next step for codes that mean something specific for this tool.
+    `hints` replace the generic next step for codes that mean something specific for this tool; `if_unsure` says
+    how to check a write whose outcome is unknown.
     """
 
     @functools.wraps(tool)
@@ -152,6 +164,6 @@ def surface_api_errors(
         try:
             return await tool(*args, **kwargs)
         except ApillonError as error:
-            raise ToolError(explain(error, hints)) from error
+            raise ToolError(explain(error, hints, if_unsure=if_unsure)) from error
 
     return wrapper

@@ -209,5 +209,12 @@ def _gateway_status(gateway: GatewayJob) -> GatewayStatus:
 TOOLS = (
     ToolSpec(list_cloud_functions, "List cloud functions", READ, needs=(COMPUTING_READ,)),
     ToolSpec(get_cloud_function, "Get a cloud function and its jobs", READ, needs=(COMPUTING_READ,)),
-    ToolSpec(create_cloud_function, "Create a cloud function", CREATE, needs=(COMPUTING_WRITE,)),
+    ToolSpec(
+        create_cloud_function,
+        "Create a cloud function",
+        CREATE,
+        needs=(COMPUTING_WRITE,),
+        if_unsure="Look for it with list_cloud_functions(search=<the name>) before creating it again: a second call "
+        "would make a second function.",
+    ),
 )

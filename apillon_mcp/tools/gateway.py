@@ -163,4 +163,12 @@ def _message(text: str) -> str:
     return " ".join(text[:200].split())
 
 
-TOOLS = (ToolSpec(invoke_cloud_function, "Call a cloud function through its gateway", INVOKE, needs=(COMPUTING_READ,)),)
+TOOLS = (
+    ToolSpec(
+        invoke_cloud_function,
+        "Call a cloud function through its gateway",
+        INVOKE,
+        needs=(COMPUTING_READ,),
+        if_unsure="The function may have run. Call it again only if running it twice does no harm.",
+    ),
+)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import ApillonClient, ApillonError, JobStatus
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
-from apillon_mcp.confirm import ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
+from apillon_mcp.confirm import Answered, ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import (
     CREATE,
@@ -28,6 +28,11 @@ from apillon_mcp.tools.common import (
 )
 from apillon_mcp.tools.errors import surface_api_errors
 from apillon_mcp.tools.spec import ToolSpec
+
+CHECK_FOR_NEW_JOB = (
+    "Look for a job with this name in get_cloud_function before creating it again: a second job would spend credits "
+    "again."
+)
 
 ScriptCid = Annotated[
     str,
@@ -121,8 +126,9 @@ async def describe_job_deletion(ctx: ToolContext, job_uuid: UUID) -> Effect:
 
 
 @surface_api_errors
-async def _ask_before_deleting(job_uuid: UUID, ctx: ToolContext) -> Elicit[ConfirmForm] | NotAsked:
-    return await ask_user(ctx, lambda: describe_job_deletion(ctx, job_uuid))
+async def _ask_before_deleting(job_uuid: UUID, ctx: ToolContext) -> Elicit[ConfirmForm] | NotAsked | Answered:
+    timeout = app_state(ctx).elicitation_timeout
+    return await ask_user(ctx, lambda: describe_job_deletion(ctx, job_uuid), timeout=timeout)
 
 
 async def delete_cloud_function_job(
@@ -187,6 +193,7 @@ TOOLS = (
         "Deploy a script already on IPFS as a job (spends credits)",
         CREATE,
         needs=(COMPUTING_WRITE,),
+        if_unsure=CHECK_FOR_NEW_JOB,
         error_hints={
             500001: "Apillon answers this when it cannot convert script_cid to a CIDv0: use the dag-pb CID "
             "(Qm... or bafy...) of the uploaded script file. Nothing was created or charged."
@@ -197,6 +204,8 @@ TOOLS = (
         "Delete a cloud function job (irreversible, asks for confirmation)",
         DESTRUCTIVE,
         needs=(COMPUTING_READ, COMPUTING_WRITE),
+        if_unsure="Check get_cloud_function: a job no longer listed was deleted. Deleting it again is harmless "
+        "(Apillon answers 500001 for a job already deleted).",
         error_hints={
             500001: "Apillon answers this for a job uuid that does not exist or is already deleted. Check the "
             "uuid with get_cloud_function."

@@ -11,7 +11,7 @@ from mcp.types import ToolAnnotations
 
 from apillon_mcp.apillon.permissions import Permission
 from apillon_mcp.context import ApillonServer
-from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.errors import GENERIC_CHECK, surface_api_errors
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class ToolSpec:
     """The API-key permissions the tool uses (`apillon-mcp doctor` checks them)."""
     error_hints: Mapping[int, str] = field(default_factory=dict)
     """Next steps for Apillon codes that mean something specific for this tool."""
+    if_unsure: str = GENERIC_CHECK
+    """How to find out whether this tool's write took effect when no readable answer came back."""
 
     @property
     def name(self) -> str:
@@ -34,7 +36,7 @@ class ToolSpec:
 
     def register(self, mcp: ApillonServer) -> None:
         mcp.add_tool(
-            surface_api_errors(self.fn, hints=self.error_hints),
+            surface_api_errors(self.fn, hints=self.error_hints, if_unsure=self.if_unsure),
             name=self.name,
             title=self.title,
             description=inspect.cleandoc(self.fn.__doc__ or ""),

@@ -21,6 +21,7 @@ from apillon_mcp.apillon import (
     JobStatus,
     open_client,
 )
+from apillon_mcp.apillon.retry import NO_RETRIES
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
 
 from support import add_key_without
@@ -35,12 +36,16 @@ def connect(
     emulator: EmulatorState, key: str = DEFAULT_API_KEY, secret: str = DEFAULT_API_SECRET
 ) -> AbstractAsyncContextManager[ApillonClient]:
     transport = httpx2.ASGITransport(app=create_emulator(emulator))
-    return open_client(base_url=BASE, api_key=key, api_secret=secret, user_agent="test/1", transport=transport)
+    return open_client(
+        base_url=BASE, api_key=key, api_secret=secret, user_agent="test/1", transport=transport, retry=NO_RETRIES
+    )
 
 
 def mocked(handler: Callable[[httpx2.Request], httpx2.Response]) -> AbstractAsyncContextManager[ApillonClient]:
     transport = httpx2.MockTransport(handler)
-    return open_client(base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=transport)
+    return open_client(
+        base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=transport, retry=NO_RETRIES
+    )
 
 
 @pytest.fixture

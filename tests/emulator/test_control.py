@@ -1,10 +1,21 @@
 """The `/_emulator/` control routes (reset, clock, faults) and the request log."""
 
+import base64
+
 import anyio
 import httpx2
 import pytest
 
-from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_UUID, EmulatorState, Role, Service
+from apillon_mcp.emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    DEFAULT_PROJECT_UUID,
+    ConnectionDropped,
+    EmulatorState,
+    Role,
+    Service,
+    create_emulator,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -132,8 +143,16 @@ async def test_pending_faults_can_be_listed_and_cleared(client: httpx2.AsyncClie
 
     assert listed["pending"] == 4
     assert listed["faults"] == [
-        {"path": "/a", "method": None, "status": 500, "body": None, "delay_seconds": 0, "times": 3},
-        {"path": "/b/*", "method": "DELETE", "status": 500, "body": None, "delay_seconds": 1.5, "times": 1},
+        {"path": "/a", "method": None, "status": 500, "body": None, "delay_seconds": 0, "times": 3, "kind": "error"},
+        {
+            "path": "/b/*",
+            "method": "DELETE",
+            "status": 500,
+            "body": None,
+            "delay_seconds": 1.5,
+            "times": 1,
+            "kind": "error",
+        },
     ]
     assert cleared.json() == {"pending": 0}
     assert (await client.get("/_emulator/faults")).json() == {"pending": 0, "faults": []}
@@ -212,3 +231,72 @@ async def test_a_bad_key_body_is_refused(anonymous: httpx2.AsyncClient, state: E
 
     assert response.status_code == 400
     assert len(state.api_keys) == 1
+
+
+async def test_a_reset_fault_lets_the_request_take_effect_then_drops_the_connection(
+    client: httpx2.AsyncClient, state: EmulatorState
+) -> None:
+    await client.post("/_emulator/faults", json={"path": "/cloud-functions", "method": "POST", "kind": "reset"})
+
+    with pytest.raises(ConnectionDropped):
+        await client.post("/cloud-functions", json={"name": "made anyway"})
+
+    assert [f.name for f in state.functions.values()] == ["made anyway"]
+
+
+async def test_a_truncate_fault_sends_half_the_answer_then_drops_the_connection(
+    client: httpx2.AsyncClient, state: EmulatorState
+) -> None:
+    await client.post("/_emulator/faults", json={"path": "/project/credit", "kind": "truncate"})
+    sent: list[bytes] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message["body"])  # type: ignore[arg-type]
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/project/credit",
+        "raw_path": b"/project/credit",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", b"Basic " + base64.b64encode(f"{DEFAULT_API_KEY}:{DEFAULT_API_SECRET}".encode()))
+        ],
+        "scheme": "http",
+        "server": ("emulator", 80),
+        "root_path": "",
+        "http_version": "1.1",
+        "asgi": {"version": "3.0"},
+    }
+    with pytest.raises(ConnectionDropped):
+        await create_emulator(state)(scope, receive, send)
+
+    assert b"".join(sent).startswith(b'{"id":')
+    assert b"balance" not in b"".join(sent)
+
+
+async def test_a_slow_fault_answers_for_real_after_the_delay(client: httpx2.AsyncClient) -> None:
+    await client.post("/_emulator/faults", json={"path": "/project/credit", "kind": "slow", "delay_seconds": 3600})
+    answered = False
+
+    async def call() -> None:
+        nonlocal answered
+        response = await client.get("/project/credit")
+        answered = response.json()["data"] == {"balance": 1000}
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await anyio.wait_all_tasks_blocked()
+        assert not answered
+        group.cancel_scope.cancel()
+
+
+async def test_an_unknown_fault_kind_is_refused(client: httpx2.AsyncClient) -> None:
+    response = await client.post("/_emulator/faults", json={"path": "/x", "kind": "explode"})
+
+    assert response.status_code == 400
+    assert "kind" in response.json()["error"]

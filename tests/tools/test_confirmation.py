@@ -1,10 +1,11 @@
 """The guard in front of the destructive tools, for both of them: nothing happens without consent."""
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import mcp.types as types
 import pytest
 from mcp import Client
@@ -14,7 +15,7 @@ from apillon_mcp.emulator import EmulatorState, JobStatus
 from conftest import ServerFactory
 from support import text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.attacks]
 
 CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 TOKEN = re.compile(r'confirmation_token="([^"]+)"')
@@ -64,6 +65,13 @@ def token_of(answer: types.CallToolResult) -> str:
     match = TOKEN.search(text(answer))
     assert match is not None, text(answer)
     return match.group(1)
+
+
+@pytest.fixture(params=["auto", "legacy"])
+async def mcp(make_server: ServerFactory, request: pytest.FixtureRequest) -> AsyncGenerator[Client, None]:
+    """A client without elicitation, on each protocol era: the token path."""
+    async with Client(make_server(), mode=request.param) as client:
+        yield client
 
 
 @pytest.fixture(params=CASES, ids=lambda make: make.__name__)
@@ -252,3 +260,71 @@ async def test_with_elicitation_a_token_is_not_a_substitute_for_asking(
 
     assert "declined" in text(answer)
     assert not case.done()
+
+
+def actions(emulator: EmulatorState, case: Case) -> int:
+    """How many destructive requests reached the emulator."""
+    method, marker = ("DELETE", "/jobs/") if case.tool == "delete_cloud_function_job" else ("POST", "/environment")
+    return sum(1 for m, path in emulator.requests if m == method and marker in path)
+
+
+async def test_two_calls_racing_on_one_token_act_once(mcp: Client, emulator: EmulatorState, case: Case) -> None:
+    token = token_of(await mcp.call_tool(case.tool, case.arguments))
+    answers: list[types.CallToolResult] = []
+
+    async def use() -> None:
+        answers.append(await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": token}))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(use)
+
+    assert sorted(answer.is_error for answer in answers) == [False, True, True, True, True]
+    assert actions(emulator, case) == 1
+    assert case.done()
+
+
+async def test_a_client_that_never_answers_the_form_is_given_up_on(
+    make_server: ServerFactory, emulator: EmulatorState, case: Case
+) -> None:
+    never = anyio.Event()
+
+    async def silent(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    server = make_server(elicitation_timeout_seconds=0.2)
+    async with Client(server, mode="legacy", elicitation_callback=silent) as client:
+        answer = await client.call_tool(case.tool, case.arguments)
+
+    assert answer.is_error
+    assert "did not answer the confirmation within" in text(answer)
+    assert actions(emulator, case) == 0 and not case.done()
+
+
+async def test_on_the_modern_protocol_an_unanswered_form_leaves_nothing_waiting(
+    make_server: ServerFactory, emulator: EmulatorState, case: Case
+) -> None:
+    never = anyio.Event()
+
+    async def silent(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    async with Client(make_server(), mode="auto", elicitation_callback=silent) as client:
+        with anyio.move_on_after(0.5):
+            await client.call_tool(case.tool, case.arguments)
+
+    assert actions(emulator, case) == 0 and not case.done()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("content", [{"confirm": "yes"}, {"confirm": 1}, None, {"other": True}])
+async def test_an_accept_with_a_malformed_answer_is_not_consent(
+    make_server: ServerFactory, emulator: EmulatorState, case: Case, mode: str, content: dict[str, Any] | None
+) -> None:
+    async with Client(make_server(), mode=mode, elicitation_callback=answering("accept", content)) as client:
+        answer = await client.call_tool(case.tool, case.arguments)
+
+    assert answer.is_error
+    assert actions(emulator, case) == 0 and not case.done()

@@ -3,13 +3,13 @@ from uuid import uuid4
 
 import pytest
 from mcp import Client
-from scripts import ECHO, HTTP_SERVER
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
 from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.unixfs import file_cids
 
 from conftest import ServerFactory
+from scripts import ECHO, HTTP_SERVER
 from support import add_key_without, data, text
 
 pytestmark = pytest.mark.anyio
@@ -163,7 +163,7 @@ async def test_too_few_credits_stops_after_the_upload_and_says_how_to_resume(
     assert answer.is_error
     assert "Deploy stopped at step 'create the job'" in message
     assert "50018013" in message
-    assert f"script_cid={cid}" in message and "no need to upload it again" in message
+    assert f"script_cid={cid}" in message and "without uploading again" in message
     assert f"Uploaded v1.js to bucket {function.bucket_uuid} (CID {cid})" in message
     assert emulator.jobs == {}
     assert emulator.file_content_by_cid(cid) == ECHO.encode()

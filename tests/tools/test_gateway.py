@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from scripts import ECHO, SILENT, saying
 
 from apillon_mcp.emulator import EmulatorState
 
+from scripts import ECHO, SILENT, saying
 from support import data, text
 
 pytestmark = [
