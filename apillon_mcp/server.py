@@ -17,7 +17,7 @@ from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
 from apillon_mcp.context import ApillonServer, AppState
 from apillon_mcp.instructions import instructions_for
-from apillon_mcp.tools import register_tools, select_tools
+from apillon_mcp.tools import select_tools
 
 Connect = Callable[[], AbstractAsyncContextManager[ApillonClient]]
 """Opens the Apillon client the server uses for its lifetime (the live API, or the emulator)."""
@@ -59,8 +59,8 @@ def build_server(
         version=__version__,
         instructions=instructions_for([tool.name for tool in tools], read_only=settings.read_only),
         lifespan=lifespan,
+        tools=[tool.build() for tool in tools],
     )
-    register_tools(mcp, tools)
     resources.register(mcp)
     prompts.register(mcp)
     return mcp

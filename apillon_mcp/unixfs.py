@@ -4,16 +4,16 @@ That is `ipfs-unixfs-importer`'s defaults with `rawLeaves: false`: UnixFS `File`
 of 256 KiB, a balanced DAG with at most 174 links per node, sha2-256. Both the emulator and the client use it.
 """
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
-
-from multiformats import CID, multihash
 
 CHUNK_SIZE = 262_144
 MAX_LINKS = 174
 
 _UNIXFS_FILE = 2
+_SHA2_256 = b"\x12\x20"  # multihash prefix: sha2-256, 32-byte digest
 _VARINT, _LENGTH_DELIMITED = 0, 2
 Node = TypeVar("Node")
 
@@ -41,12 +41,16 @@ def file_cids(content: bytes) -> FileCids:
     """
     chunks = [content[offset : offset + CHUNK_SIZE] for offset in range(0, len(content), CHUNK_SIZE)] or [b""]
     root = balanced_root([_leaf(chunk) for chunk in chunks], _parent)
+    from multiformats import CID  # imported on first use: it takes longer to import than the server to start
+
     cid = CID("base58btc", 0, "dag-pb", root.multihash)
     return FileCids(v0=str(cid), v1=str(cid.set(version=1, base="base32")))
 
 
 def to_cid_v0(cid: str) -> str:
     """`Qm…` as is; a dag-pb sha2-256 CIDv1 (any multibase) as its `Qm…`; ValueError for anything else."""
+    from multiformats import CID
+
     try:
         return str(CID.decode(cid).set(version=0, base="base58btc"))
     except Exception as error:  # multiformats raises several unrelated types (KeyError among them) for bad input
@@ -72,7 +76,7 @@ def _leaf(chunk: bytes) -> _Block:
         unixfs += _bytes_field(2, chunk)
     unixfs += _key(3, _VARINT) + _varint(len(chunk))
     block = _bytes_field(1, unixfs)
-    return _Block(multihash.digest(block, "sha2-256"), len(block), len(chunk))
+    return _Block(_sha2_256(block), len(block), len(chunk))
 
 
 def _parent(children: Sequence[_Block]) -> _Block:
@@ -87,7 +91,11 @@ def _parent(children: Sequence[_Block]) -> _Block:
         for child in children
     )
     block = links + _bytes_field(1, unixfs)
-    return _Block(multihash.digest(block, "sha2-256"), len(block) + sum(c.tsize for c in children), content_size)
+    return _Block(_sha2_256(block), len(block) + sum(c.tsize for c in children), content_size)
+
+
+def _sha2_256(block: bytes) -> bytes:
+    return _SHA2_256 + hashlib.sha256(block).digest()
 
 
 def _bytes_field(number: int, value: bytes) -> bytes:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
-from apillon_mcp.context import ApillonServer
 from apillon_mcp.tools import account, deploy, environment, functions, gateway, jobs
 from apillon_mcp.tools.spec import ToolSpec
 
@@ -35,8 +34,3 @@ def select_tools(*, read_only: bool = False, names: Collection[str] | None = Non
     return tuple(
         tool for tool in ALL_TOOLS if (names is None or tool.name in names) and (tool.read_only or not read_only)
     )
-
-
-def register_tools(mcp: ApillonServer, tools: Iterable[ToolSpec]) -> None:
-    for tool in tools:
-        tool.register(mcp)

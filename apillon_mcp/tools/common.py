@@ -12,14 +12,13 @@ from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import Job, JobStatus
 
-FunctionUuid = Annotated[UUID, Field(description="Cloud function uuid, from list_cloud_functions.")]
-JobUuid = Annotated[UUID, Field(description="Job uuid, from get_cloud_function.")]
+FunctionUuid = Annotated[UUID, Field(description="From list_cloud_functions.")]
+JobUuid = Annotated[UUID, Field(description="From get_cloud_function.")]
 ConfirmationToken = Annotated[
     str | None,
     Field(
         max_length=200,
-        description="Leave out at first. Only if the first call answers 'Confirmation required', and the user "
-        "agrees, pass the token it gave.",
+        description="Only after a 'Confirmation required' answer the user agreed to: the token it gave.",
     ),
 ]
 
@@ -64,8 +63,10 @@ def plural(count: int, noun: str) -> str:
 
 
 def job_line(job: JobView) -> str:
-    marker = " (serves the gateway)" if job.serves_gateway else ""
-    return f"- job {quoted(job.name)} uuid={job.job_uuid} {job.status}{marker}, slots={job.slots}, cid={job.script_cid}"
+    """One line per job: what the next step needs (its uuid and status); the rest is in the structured result."""
+    serving = ", serves the gateway" if job.serves_gateway else ""
+    slots = f", slots={job.slots}" if job.slots != 1 else ""
+    return f"- {quoted(job.name)} uuid={job.job_uuid} {job.status}{serving}{slots}"
 
 
 def result(summary: str, data: BaseModel) -> CallToolResult:

@@ -36,8 +36,8 @@ ScriptPath = Annotated[
     str | None,
     Field(min_length=1, max_length=4096, description="A local .js file; only when the server runs locally (stdio)."),
 ]
-Wait = Annotated[bool, Field(description="Wait until the job is MATCHED (serving), or the timeout passes.")]
-Timeout = Annotated[int, Field(ge=0, le=900, description="Longest wait in seconds, 0-900.")]
+Wait = Annotated[bool, Field(description="Wait until the job is MATCHED (serving).")]
+Timeout = Annotated[int, Field(ge=0, le=900, description="Longest wait, seconds.")]
 
 
 class Deployment(BaseModel):
@@ -108,10 +108,8 @@ async def deploy_cloud_function_script(
     wait: Wait = True,
     timeout_seconds: Timeout = 240,
 ) -> Annotated[CallToolResult, Deployment]:
-    """Deploy JavaScript as a new job of a function: upload it to the function's bucket, create the job (SPENDS
-    CREDITS, 100 per job listed), then wait until it serves the gateway. The script must follow the contract in
-    resource apillon://docs/script-contract.
-    """
+    """Upload JavaScript to the function's bucket, create a job (spends credits, 100 per job) and wait until it
+    serves the gateway. Write the script as resource apillon://docs/script-contract says."""
     state = app_state(ctx)
     content, file_name = _read_script(state, job_name, script_source, script_path)
     client = apillon(ctx)
@@ -145,7 +143,7 @@ async def deploy_cloud_function_script(
             f"Apillon reports CID {', '.join(sorted(reported))} for the upload, not {cids.v0} as computed from the "
             "bytes sent, so no job was created.",
         )
-    await progress.step(f"Uploaded {file_name} to bucket {bucket} (CID {cids.v0}).")
+    await progress.step(f"Uploaded {file_name}, CID {cids.v0}.")
 
     before = await balance_or_none(client)
     try:
@@ -164,8 +162,7 @@ async def deploy_cloud_function_script(
     state.jobs.remember(job.function_uuid, [job])
     spent = before - after if before is not None and after is not None else None
     await progress.step(
-        f"Created job {quoted(job.name)} uuid={job.job_uuid}"
-        + (f", spending {spent} credits (balance now {after})." if spent is not None else ".")
+        "Created the job" + (f"; spent {spent} credits, balance {after}." if spent is not None else ".")
     )
 
     outcome: Outcome = "not_waited"
@@ -233,13 +230,13 @@ async def _wait_until_matched(
         if located is not None:
             job = located.job
         if job.job_status is JobStatus.MATCHED:
-            await progress.step(f"Job MATCHED after {elapsed:.0f} s: it now serves the gateway.")
+            await progress.step(f"MATCHED after {elapsed:.0f} s.")
             return job, "matched", elapsed
         if job.job_status is JobStatus.INACTIVE:
-            await progress.step(f"Job became INACTIVE after {elapsed:.0f} s: another job of the function matched.")
+            await progress.step(f"INACTIVE after {elapsed:.0f} s: another job of the function matched first.")
             return job, "superseded", elapsed
         if elapsed >= timeout_seconds:
-            await progress.step(f"Stopped waiting after {elapsed:.0f} s; the job is {job.job_status.name}.")
+            await progress.step(f"Still {job.job_status.name} when the wait ended after {elapsed:.0f} s.")
             return job, "waiting", elapsed
         await progress.report(f"Job {job.job_status.name} after {elapsed:.0f} s; waiting for MATCHED.")
         await state.sleep(min(delay, timeout_seconds - elapsed))
@@ -247,17 +244,16 @@ async def _wait_until_matched(
 
 
 def _summary(data: Deployment, progress: Progress) -> str:
-    lines = [f"Deployed job {quoted(data.job.name)} uuid={data.job.job_uuid} to function uuid={data.function_uuid}:"]
+    lines = [f"Deployed job {quoted(data.job.name)} uuid={data.job.job_uuid} on function uuid={data.function_uuid}:"]
     lines.extend(f"{n}. {step}" for n, step in enumerate(progress.done, start=1))
-    lines.append(f"Script CID {data.script_cid} (CIDv1 {data.script_cid_v1}); job status {data.job.status}.")
     if data.outcome == "matched":
-        lines.append(f"Call it with invoke_cloud_function; gateway URL {data.gateway_url}.")
+        lines.append(f"It serves {data.gateway_url}; call it with invoke_cloud_function.")
     elif data.outcome == "superseded":
-        lines.append("Another job of this function matched first, so this one will not serve; see get_cloud_function.")
+        lines.append("It will not serve the gateway; see get_cloud_function.")
     else:
         lines.append(
-            f"It is not serving yet: MATCHED usually takes a few minutes. Check with get_cloud_function("
-            f"function_uuid={data.function_uuid}); once MATCHED it serves {data.gateway_url}."
+            f"Not serving yet: MATCHED usually takes a few minutes; check get_cloud_function. Then it serves "
+            f"{data.gateway_url}."
         )
     if data.warnings:
         lines.append(

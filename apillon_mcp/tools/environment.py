@@ -21,6 +21,8 @@ from apillon_mcp.tools.spec import ToolSpec
 
 # Apillon encrypts the JSON of the variable list with AWS KMS, which takes at most 4096 bytes.
 MAX_VARIABLES_JSON_BYTES = 4096
+MAX_VARIABLES = 100
+MAX_NAME_LENGTH = 255
 
 # Validated by `parse_variables`, not by pydantic, whose messages would quote the (secret) values back.
 Variables = Annotated[
@@ -29,14 +31,12 @@ Variables = Annotated[
         {
             "type": "object",
             "minProperties": 1,
-            "additionalProperties": {"type": "string", "minLength": 1},
-            "propertyNames": {"minLength": 1},
+            "maxProperties": MAX_VARIABLES,
+            "additionalProperties": {"type": "string", "minLength": 1, "maxLength": MAX_VARIABLES_JSON_BYTES},
+            "propertyNames": {"minLength": 1, "maxLength": MAX_NAME_LENGTH},
         }
     ),
-    Field(
-        description="The COMPLETE set the function should have, as {NAME: value}: it replaces every current "
-        "variable (about 4 KiB of JSON at most). Values are secret and never shown back.",
-    ),
+    Field(description="The COMPLETE set, {NAME: value}; at most about 4 KiB of JSON. Values are never shown back."),
 ]
 
 
@@ -56,10 +56,12 @@ def parse_variables(raw: Any) -> dict[str, str]:
         raise ToolError('variables must be an object mapping each NAME to its value, e.g. {"API_URL": "https://..."}.')
     if not pairs:
         raise ToolError("variables is empty: Apillon keeps at least one variable (an empty set cannot be saved).")
+    if len(pairs) > MAX_VARIABLES:
+        raise ToolError(f"at most {MAX_VARIABLES} variables.")
     variables: dict[str, str] = {}
     for key, value in pairs:
-        if not isinstance(key, str) or not key:
-            raise ToolError("every variable name must be a non-empty string.")
+        if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
+            raise ToolError(f"every variable name must be a string of 1 to {MAX_NAME_LENGTH} characters.")
         if key in variables:
             raise ToolError(f"variable {quoted(key)} is given twice.")
         if not isinstance(value, str) or not value:
@@ -116,9 +118,8 @@ async def set_cloud_function_environment(
     consent: Annotated[ElicitationResult[Any], Resolve(_ask_before_replacing)],
     confirmation_token: ConfirmationToken = None,
 ) -> Annotated[CallToolResult, EnvironmentReplaced]:
-    """Replace ALL environment variables of a function (there is no merge and no way to read values back, so
-    list every variable it needs). Needs the user's confirmation. Scripts read them as _STD_.env["NAME"].
-    """
+    """Replace ALL of a function's environment variables (no merge; values cannot be read back, so pass the
+    complete set). Asks the user to confirm. Scripts read _STD_.env["NAME"]."""
     parsed = parse_variables(variables)
     refusal = await consent_refusal(
         consent,

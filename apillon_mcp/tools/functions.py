@@ -15,12 +15,10 @@ from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, quoted, result
 from apillon_mcp.tools.spec import ToolSpec
 
-Page = Annotated[int, Field(ge=1, le=100_000, description="1-based page number.")]
-PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page (1-100).")]
-Name = Annotated[str, Field(min_length=1, max_length=255, description="Name, 1-255 characters.")]
-Description = Annotated[
-    str | None, Field(min_length=1, max_length=255, description="Optional description, 1-255 characters.")
-]
+Page = Annotated[int, Field(ge=1, le=100_000, description="Page, from 1.")]
+PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
+Name = Annotated[str, Field(min_length=1, max_length=255, description="Name.")]
+Description = Annotated[str | None, Field(min_length=1, max_length=255, description="Description.")]
 GatewayStatus = Literal["serving", "no_job_matched_yet", "active_job_deleted", "active_job_not_matched"]
 
 
@@ -136,7 +134,7 @@ async def get_cloud_function(
     if function.description:
         lines.append(f"Description: {quoted(function.description)}")
     lines.append(f"Gateway URL: {function.gateway_url}")
-    lines.append("Gateway: " + gateway_sentence(gateway, function))
+    lines.append("Gateway: " + gateway_sentence(gateway, function, listed=[job.job_uuid for job in jobs]))
     if jobs:
         lines.append(f"Jobs (page {jobs_page}):")
         lines.extend(job_line(job) for job in jobs)
@@ -171,11 +169,12 @@ async def create_cloud_function(
     return result(summary, data)
 
 
-def gateway_sentence(gateway: GatewayJob, function: CloudFunction) -> str:
-    """Which job the gateway resolves to, and what a call gets right now."""
+def gateway_sentence(gateway: GatewayJob, function: CloudFunction, listed: list[str]) -> str:
+    """Which job the gateway resolves to, and what a call gets right now (the job's uuid unless `listed`)."""
     pending = [j for j in function.jobs or () if j.job_status in (JobStatus.DEPLOYING, JobStatus.DEPLOYED)]
     if gateway.serving and gateway.job is not None:
-        sentence = f"served by job {quoted(gateway.job.name)} uuid={gateway.job.job_uuid} (MATCHED)."
+        uuid = "" if gateway.job.job_uuid in listed else f" uuid={gateway.job.job_uuid}"
+        sentence = f"served by job {quoted(gateway.job.name)}{uuid} (MATCHED)."
         if pending:
             sentence += f" {plural(len(pending), 'newer job')} still deploying; the first to reach MATCHED takes over."
         return sentence

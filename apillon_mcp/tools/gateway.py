@@ -20,6 +20,7 @@ from apillon_mcp.tools.spec import ToolSpec
 
 MAX_REPLY_CHARS = 8000
 MAX_HEADERS = 20
+MAX_HEADER_VALUE = 4096
 INVOKE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 
 _PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
@@ -40,7 +41,7 @@ _RESERVED_HEADERS = frozenset(
 )
 
 GatewayPath = Annotated[
-    str, Field(max_length=2048, description="Path (and query) after the gateway URL, starting with '/'.")
+    str, Field(max_length=2048, description="Path and query after the gateway URL, e.g. /prices?coin=eth.")
 ]
 Body = Annotated[
     Any,
@@ -50,8 +51,14 @@ Body = Annotated[
 # Validated by `parse_headers`, not pydantic, whose messages would quote values back (they may be credentials).
 Headers = Annotated[
     Any,
-    WithJsonSchema({"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": MAX_HEADERS}),
-    Field(description="Extra request headers; the script sees lowercase x-* headers and Authorization."),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string", "maxLength": MAX_HEADER_VALUE},
+            "maxProperties": MAX_HEADERS,
+        }
+    ),
+    Field(description="Extra headers; the script sees lowercase x-* ones and Authorization."),
 ]
 
 
@@ -76,8 +83,10 @@ def parse_headers(raw: Any) -> dict[str, str]:
             raise ToolError(f"header name {quoted(str(name)[:64])} is not a valid HTTP header name.")
         if name.lower() in _RESERVED_HEADERS or name.lower().startswith("proxy-"):
             raise ToolError(f"header {quoted(name)} is set by the HTTP client and cannot be given.")
-        if not isinstance(value, str) or len(value) > 4096 or "\r" in value or "\n" in value:
-            raise ToolError(f"the value of header {quoted(name)} must be one line of text, at most 4096 characters.")
+        if not isinstance(value, str) or len(value) > MAX_HEADER_VALUE or "\r" in value or "\n" in value:
+            raise ToolError(
+                f"the value of header {quoted(name)} must be one line of text, at most {MAX_HEADER_VALUE} characters."
+            )
         headers[name] = value
     return headers
 
@@ -97,9 +106,8 @@ async def invoke_cloud_function(
     path: GatewayPath = "/",
     headers: Headers = None,
 ) -> Annotated[CallToolResult, Invocation]:
-    """Call a function through its gateway URL (an HTTP POST the function's MATCHED job answers) and return the
-    reply. The gateway is public: anyone with the URL can call it. The reply is the script's output, not Apillon's.
-    """
+    """POST to the function's gateway URL and return the reply of its MATCHED job: the script's output. The
+    gateway is public."""
     extra_headers = parse_headers(headers)
     route = check_path(path)
     client = apillon(ctx)

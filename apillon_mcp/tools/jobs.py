@@ -38,11 +38,11 @@ ScriptCid = Annotated[
     str,
     Field(
         pattern=r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|bafy[a-z2-7]{55})$",
-        description="IPFS CID of the script file: CIDv0 (Qm...) or dag-pb CIDv1 (bafy...).",
+        description="IPFS CID of the script file.",
     ),
 ]
-JobName = Annotated[str, Field(min_length=1, max_length=255, description="Job name, 1-255 characters.")]
-Slots = Annotated[int, Field(ge=0, le=10, description="Processors to reserve (0-10); only the first serves calls.")]
+JobName = Annotated[str, Field(min_length=1, max_length=255, description="Job name.")]
+Slots = Annotated[int, Field(ge=0, le=10, description="Processors to reserve; only the first serves calls.")]
 
 
 class CreatedJob(BaseModel):
@@ -68,9 +68,8 @@ async def create_cloud_function_job(
     script_cid: ScriptCid,
     slots: Slots = 1,
 ) -> Annotated[CallToolResult, CreatedJob]:
-    """Deploy a script already on IPFS as a new job of the function. SPENDS CREDITS (100 per job on Apillon's
-    price list). The job goes DEPLOYING -> DEPLOYED -> MATCHED in a few minutes; once MATCHED it serves the gateway.
-    """
+    """Deploy a script already on IPFS (by CID) as a new job. Spends credits (100 per job). Once MATCHED, in a
+    few minutes, it serves the gateway."""
     client = apillon(ctx)
     before = await balance_or_none(client)
     job = await client.create_job(str(function_uuid), name=name, script_cid=script_cid, slots=slots)
@@ -137,9 +136,8 @@ async def delete_cloud_function_job(
     consent: Annotated[ElicitationResult[Any], Resolve(_ask_before_deleting)],
     confirmation_token: ConfirmationToken = None,
 ) -> Annotated[CallToolResult, DeletedJob]:
-    """Delete a job, in any state. Irreversible; needs the user's confirmation. Deleting the job that serves
-    the gateway stops the gateway until another job reaches MATCHED. Credits are not refunded.
-    """
+    """Delete a job in any state. Irreversible: asks the user to confirm. Deleting the job serving the gateway
+    stops the gateway until another job is MATCHED."""
     refusal = await consent_refusal(
         consent,
         guard=app_state(ctx).guard,

@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
 from apillon_mcp.apillon.permissions import Permission
-from apillon_mcp.context import ApillonServer
 from apillon_mcp.tools.errors import GENERIC_CHECK, surface_api_errors
+from apillon_mcp.tools.schema import compact_schema
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,16 @@ class ToolSpec:
     def read_only(self) -> bool:
         return self.annotations.read_only_hint is True
 
-    def register(self, mcp: ApillonServer) -> None:
-        mcp.add_tool(
+    def build(self) -> Tool:
+        """The MCP tool: its function behind the Apillon error boundary, with compact schemas."""
+        tool = Tool.from_function(
             surface_api_errors(self.fn, hints=self.error_hints, if_unsure=self.if_unsure),
             name=self.name,
             title=self.title,
             description=inspect.cleandoc(self.fn.__doc__ or ""),
             annotations=self.annotations,
         )
+        tool.parameters = compact_schema(tool.parameters)
+        if tool.fn_metadata.output_schema is not None:
+            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
+        return tool

@@ -41,7 +41,8 @@ async def test_deploy_from_source_uploads_creates_and_waits_until_matched(mcp: C
     assert emulator.functions[function.function_uuid].active_job_id == job.id
     summary = text(answer)
     assert f"CID {cids.v0}" in summary
-    assert "Job MATCHED after" in summary and "invoke_cloud_function" in summary
+    assert "MATCHED after" in summary and "invoke_cloud_function" in summary
+    assert f"It serves http://sandbox.invalid/gateway/{function.function_uuid}" in summary
     messages = [m for _, m in progress]
     assert any("Uploaded echo-v1.js" in (m or "") for m in messages)
     assert any("waiting for MATCHED" in (m or "") for m in messages)
@@ -58,7 +59,7 @@ async def test_deploy_without_waiting_returns_the_deploying_job(mcp: Client, emu
 
     assert data(answer)["outcome"] == "not_waited"
     assert data(answer)["job"]["status"] == "DEPLOYING"
-    assert "not serving yet" in text(answer)
+    assert "Not serving yet" in text(answer)
 
 
 async def test_a_wait_shorter_than_matching_says_what_to_do_next(mcp: Client, emulator: EmulatorState) -> None:
@@ -73,7 +74,8 @@ async def test_a_wait_shorter_than_matching_says_what_to_do_next(mcp: Client, em
     assert deployed["outcome"] == "waiting"
     assert deployed["job"]["status"] == "DEPLOYED"
     assert 12 <= deployed["waited_seconds"] < 30
-    assert f"get_cloud_function(function_uuid={function.function_uuid})" in text(answer)
+    assert "check get_cloud_function" in text(answer)
+    assert f"Then it serves http://sandbox.invalid/gateway/{function.function_uuid}" in text(answer)
 
 
 async def test_a_script_without_the_payload_handler_deploys_with_a_warning(
@@ -164,7 +166,7 @@ async def test_too_few_credits_stops_after_the_upload_and_says_how_to_resume(
     assert "Deploy stopped at step 'create the job'" in message
     assert "50018013" in message
     assert f"script_cid={cid}" in message and "without uploading again" in message
-    assert f"Uploaded v1.js to bucket {function.bucket_uuid} (CID {cid})" in message
+    assert f"Uploaded v1.js, CID {cid}." in message
     assert emulator.jobs == {}
     assert emulator.file_content_by_cid(cid) == ECHO.encode()
 

@@ -64,7 +64,7 @@ async def test_the_list_form_of_the_api_is_accepted(mcp: Client, emulator: Emula
         ({"EMPTY": ""}, 'the value of "EMPTY" must be a non-empty string'),
         ({"PORT": 8080}, 'the value of "PORT" must be a non-empty string'),
         ({"NESTED": {"token": SECRET_VALUE}}, 'the value of "NESTED"'),
-        ({"": SECRET_VALUE}, "every variable name must be a non-empty string"),
+        ({"": SECRET_VALUE}, "every variable name must be a string of 1 to 255 characters"),
         ([{"key": "A", "value": SECRET_VALUE}, {"key": "A", "value": "x"}], '"A" is given twice'),
         ("not an object", "must be an object"),
         ({"BIG": "v" * 5000}, "Apillon accepts at most 4096"),

@@ -103,7 +103,8 @@ async def test_get_cloud_function_names_the_job_that_serves_the_gateway(mcp: Cli
         "v1": ("INACTIVE", False),
         "v2": ("MATCHED", True),
     }
-    assert f'Gateway: served by job "v2" uuid={new.job_uuid} (MATCHED)' in text(answer)
+    assert 'Gateway: served by job "v2" (MATCHED)' in text(answer)
+    assert f'- "v2" uuid={new.job_uuid} MATCHED, serves the gateway' in text(answer)
     assert "INACTIVE" in text(answer)
 
 
