@@ -165,7 +165,7 @@ async def delete_cloud_function_job(
     if served:
         lines.append(
             "It served the function's gateway: the gateway stops answering within about 5 minutes. Deploy a new "
-            "job with create_cloud_function_job to bring it back."
+            "job (deploy_cloud_function_script) to bring it back."
         )
     return result("\n".join(lines), data)
 
