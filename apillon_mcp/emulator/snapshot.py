@@ -1,44 +1,32 @@
-"""The emulator's state as a versioned JSON document and back, written out field by field.
+"""The emulator's state as a versioned JSON document and back.
 
-A document is JSON-ready except for its `bytes` (file contents, the signing key), which `encode` writes as base64.
-Until then they stay the state's own bytes objects, so comparing two documents (to decide whether to save) never
-compares file contents that did not change: equal objects are compared by identity first.
+Each row is written field by field after its dataclass (`records`), the field's type saying how: times as ISO 8601
+with an offset, statuses and roles as their integers, bytes as base64. A document is JSON-ready except for its
+`bytes` (file contents, the signing key), which `encode` writes as base64. Until then they stay the state's own
+bytes objects, so comparing two documents (to decide whether to save) never compares file contents that did not
+change: equal objects are compared by identity first.
 """
 
 import base64
 import binascii
 import copy
+import dataclasses
 import json
+import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import TypeVar
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from apillon_mcp.emulator.clock import Clock, SystemClock
 from apillon_mcp.emulator.faults import Fault, parse_fault
-from apillon_mcp.emulator.records import (
-    ApiKey,
-    Bucket,
-    CloudFunction,
-    File,
-    FileStatus,
-    FileUpload,
-    Job,
-    JobStatus,
-    Project,
-    RecordStatus,
-    Role,
-    Service,
-    SessionStatus,
-    UploadSession,
-)
+from apillon_mcp.emulator.records import ApiKey, Bucket, CloudFunction, File, FileUpload, Job, Project, UploadSession
 from apillon_mcp.emulator.state import EmulatorState, StateRows
 
 FORMAT = "apillon-mcp emulator state"
 VERSION = 1
 
 Document = dict[str, object]
-Status = TypeVar("Status", bound=IntEnum)
 Row = TypeVar("Row")
 
 
@@ -56,14 +44,7 @@ def dump_state(state: EmulatorState) -> Document:
         "clock_offset_seconds": offset.total_seconds(),
         "next_chain_job_id": rows.next_chain_job_id,
         "signing_key": rows.signing_key,
-        "projects": [_dump_project(row) for row in rows.projects],
-        "api_keys": [_dump_api_key(row) for row in rows.api_keys],
-        "buckets": [_dump_bucket(row) for row in rows.buckets],
-        "functions": [_dump_function(row) for row in rows.functions],
-        "jobs": [_dump_job(row) for row in rows.jobs],
-        "upload_sessions": [_dump_session(row) for row in rows.sessions],
-        "file_uploads": [_dump_upload(row) for row in rows.uploads],
-        "files": [_dump_file(row) for row in rows.files],
+        **{table: [_dump_row(row) for row in getattr(rows, attribute)] for table, attribute, _ in _TABLES},
         "faults": [fault.to_json() for fault in rows.faults],
     }
 
@@ -86,15 +67,9 @@ def load_state(document: object, clock: Clock | None = None) -> EmulatorState:
     """
     fields = _Fields(document, "the document")
     _check_version(fields)
+    tables = {attribute: fields.rows(table, _loader(row_type)) for table, attribute, row_type in _TABLES}
     rows = StateRows(
-        projects=fields.rows("projects", _load_project),
-        api_keys=fields.rows("api_keys", _load_api_key),
-        buckets=fields.rows("buckets", _load_bucket),
-        functions=fields.rows("functions", _load_function),
-        jobs=fields.rows("jobs", _load_job),
-        sessions=fields.rows("upload_sessions", _load_session),
-        uploads=fields.rows("file_uploads", _load_upload),
-        files=fields.rows("files", _load_file),
+        **tables,
         faults=fields.rows("faults", _load_fault),
         next_chain_job_id=fields.integer("next_chain_job_id"),
         signing_key=fields.blob("signing_key"),
@@ -108,6 +83,19 @@ def load_state(document: object, clock: Clock | None = None) -> EmulatorState:
     state = EmulatorState(clock=clock)
     state.restore(rows)
     return state
+
+
+# (key in the document, attribute of StateRows, row dataclass), in the order they are written
+_TABLES: tuple[tuple[str, str, type[Any]], ...] = (
+    ("projects", "projects", Project),
+    ("api_keys", "api_keys", ApiKey),
+    ("buckets", "buckets", Bucket),
+    ("functions", "functions", CloudFunction),
+    ("jobs", "jobs", Job),
+    ("upload_sessions", "sessions", UploadSession),
+    ("file_uploads", "uploads", FileUpload),
+    ("files", "files", File),
+)
 
 
 def _check_version(fields: "_Fields") -> None:
@@ -139,223 +127,28 @@ def _check_references(rows: StateRows) -> None:
             raise SnapshotError(f"{kind} {uuid} refers to {target}, which the document does not have")
 
 
-def _dump_project(row: Project) -> Document:
-    return {"project_uuid": row.project_uuid, "credits": row.credits}
+def _dump_row(row: Any) -> Document:
+    return {field.name: _dump_value(getattr(row, field.name)) for field in dataclasses.fields(row)}
 
 
-def _load_project(fields: "_Fields") -> Project:
-    return Project(project_uuid=fields.text("project_uuid"), credits=fields.integer("credits"))
+def _dump_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, frozenset):
+        return sorted(_dump_value(item) for item in value)  # type: ignore[type-var]  # lists of ints compare
+    if isinstance(value, tuple):
+        return [_dump_value(item) for item in value]
+    if isinstance(value, list | dict):
+        return copy.deepcopy(value)  # the state may change it in place after the dump
+    return value
 
 
-def _dump_api_key(row: ApiKey) -> Document:
-    roles = sorted([int(role), int(service)] for role, service in row.roles)
-    return {"key": row.key, "secret": row.secret, "project_uuid": row.project_uuid, "roles": roles}
-
-
-def _load_api_key(fields: "_Fields") -> ApiKey:
-    roles = fields.get("roles")
-    if not isinstance(roles, list) or not all(isinstance(pair, list) and len(pair) == 2 for pair in roles):
-        raise SnapshotError(f"{fields.where}.roles: expected a list of [role, service] pairs")
-    return ApiKey(
-        key=fields.text("key"),
-        secret=fields.text("secret"),
-        project_uuid=fields.text("project_uuid"),
-        roles=frozenset(
-            (_member(Role, role, f"{fields.where}.roles"), _member(Service, service, f"{fields.where}.roles"))
-            for role, service in roles
-        ),
-    )
-
-
-def _dump_bucket(row: Bucket) -> Document:
-    return {
-        "bucket_uuid": row.bucket_uuid,
-        "project_uuid": row.project_uuid,
-        "name": row.name,
-        "create_time": _time(row.create_time),
-    }
-
-
-def _load_bucket(fields: "_Fields") -> Bucket:
-    return Bucket(
-        bucket_uuid=fields.text("bucket_uuid"),
-        project_uuid=fields.text("project_uuid"),
-        name=fields.text("name"),
-        create_time=fields.time("create_time"),
-    )
-
-
-def _dump_function(row: CloudFunction) -> Document:
-    return {
-        "id": row.id,
-        "function_uuid": row.function_uuid,
-        "project_uuid": row.project_uuid,
-        "bucket_uuid": row.bucket_uuid,
-        "name": row.name,
-        "description": row.description,
-        "status": int(row.status),
-        "create_time": _time(row.create_time),
-        "update_time": _optional_time(row.update_time),
-        "active_job_id": row.active_job_id,
-        "variables": copy.deepcopy(row.variables),
-    }
-
-
-def _load_function(fields: "_Fields") -> CloudFunction:
-    variables = fields.get("variables")
-    if variables is not None and not (
-        isinstance(variables, list) and all(isinstance(entry, dict) for entry in variables)
-    ):
-        raise SnapshotError(f"{fields.where}.variables: expected null or a list of objects")
-    return CloudFunction(
-        id=fields.integer("id"),
-        function_uuid=fields.text("function_uuid"),
-        project_uuid=fields.text("project_uuid"),
-        bucket_uuid=fields.text("bucket_uuid"),
-        name=fields.text("name"),
-        description=fields.optional_text("description"),
-        status=fields.member("status", RecordStatus),
-        create_time=fields.time("create_time"),
-        update_time=fields.optional_time("update_time"),
-        active_job_id=fields.optional_integer("active_job_id"),
-        variables=variables,
-    )
-
-
-def _dump_job(row: Job) -> Document:
-    return {
-        "id": row.id,
-        "job_uuid": row.job_uuid,
-        "project_uuid": row.project_uuid,
-        "function_uuid": row.function_uuid,
-        "name": row.name,
-        "script_cid": row.script_cid,
-        "slots": row.slots,
-        "job_status": int(row.job_status),
-        "status": int(row.status),
-        "create_time": _time(row.create_time),
-        "update_time": _optional_time(row.update_time),
-        "deploy_due": _time(row.deploy_due),
-        "match_due": _time(row.match_due),
-        "job_id": row.job_id,
-        "deploy_done": row.deploy_done,
-        "match_done": row.match_done,
-    }
-
-
-def _load_job(fields: "_Fields") -> Job:
-    return Job(
-        id=fields.integer("id"),
-        job_uuid=fields.text("job_uuid"),
-        project_uuid=fields.text("project_uuid"),
-        function_uuid=fields.text("function_uuid"),
-        name=fields.text("name"),
-        script_cid=fields.text("script_cid"),
-        slots=fields.integer("slots"),
-        job_status=fields.member("job_status", JobStatus),
-        status=fields.member("status", RecordStatus),
-        create_time=fields.time("create_time"),
-        update_time=fields.optional_time("update_time"),
-        deploy_due=fields.time("deploy_due"),
-        match_due=fields.time("match_due"),
-        job_id=fields.optional_integer("job_id"),
-        deploy_done=fields.flag("deploy_done"),
-        match_done=fields.flag("match_done"),
-    )
-
-
-def _dump_session(row: UploadSession) -> Document:
-    return {
-        "session_uuid": row.session_uuid,
-        "bucket_uuid": row.bucket_uuid,
-        "project_uuid": row.project_uuid,
-        "status": int(row.status),
-        "create_time": _time(row.create_time),
-    }
-
-
-def _load_session(fields: "_Fields") -> UploadSession:
-    return UploadSession(
-        session_uuid=fields.text("session_uuid"),
-        bucket_uuid=fields.text("bucket_uuid"),
-        project_uuid=fields.text("project_uuid"),
-        status=fields.member("status", SessionStatus),
-        create_time=fields.time("create_time"),
-    )
-
-
-def _dump_upload(row: FileUpload) -> Document:
-    return {
-        "file_uuid": row.file_uuid,
-        "session_uuid": row.session_uuid,
-        "bucket_uuid": row.bucket_uuid,
-        "project_uuid": row.project_uuid,
-        "path": row.path,
-        "name": row.name,
-        "content_type": row.content_type,
-        "create_time": _time(row.create_time),
-        "update_time": _time(row.update_time),
-        "content": row.content,
-    }
-
-
-def _load_upload(fields: "_Fields") -> FileUpload:
-    return FileUpload(
-        file_uuid=fields.text("file_uuid"),
-        session_uuid=fields.text("session_uuid"),
-        bucket_uuid=fields.text("bucket_uuid"),
-        project_uuid=fields.text("project_uuid"),
-        path=fields.optional_text("path"),
-        name=fields.text("name"),
-        content_type=fields.optional_text("content_type"),
-        create_time=fields.time("create_time"),
-        update_time=fields.time("update_time"),
-        content=fields.optional_blob("content"),
-    )
-
-
-def _dump_file(row: File) -> Document:
-    return {
-        "id": row.id,
-        "file_uuid": row.file_uuid,
-        "bucket_uuid": row.bucket_uuid,
-        "project_uuid": row.project_uuid,
-        "session_uuid": row.session_uuid,
-        "path": row.path,
-        "name": row.name,
-        "content_type": row.content_type,
-        "content": row.content,
-        "cid_v0": row.cid_v0,
-        "cid_v1": row.cid_v1,
-        "file_status": int(row.file_status),
-        "status": int(row.status),
-        "create_time": _time(row.create_time),
-        "update_time": _time(row.update_time),
-        "ipfs_due": _time(row.ipfs_due),
-        "pin_due": _time(row.pin_due),
-    }
-
-
-def _load_file(fields: "_Fields") -> File:
-    return File(
-        id=fields.integer("id"),
-        file_uuid=fields.text("file_uuid"),
-        bucket_uuid=fields.text("bucket_uuid"),
-        project_uuid=fields.text("project_uuid"),
-        session_uuid=fields.text("session_uuid"),
-        path=fields.optional_text("path"),
-        name=fields.text("name"),
-        content_type=fields.optional_text("content_type"),
-        content=fields.blob("content"),
-        cid_v0=fields.text("cid_v0"),
-        cid_v1=fields.text("cid_v1"),
-        file_status=fields.member("file_status", FileStatus),
-        status=fields.member("status", RecordStatus),
-        create_time=fields.time("create_time"),
-        update_time=fields.time("update_time"),
-        ipfs_due=fields.time("ipfs_due"),
-        pin_due=fields.time("pin_due"),
-    )
+def _loader(row_type: type[Row]) -> Callable[["_Fields"], Row]:
+    hints = get_type_hints(row_type)
+    names = [field.name for field in dataclasses.fields(row_type)]  # type: ignore[arg-type]
+    return lambda fields: row_type(**{name: fields.value(name, hints[name]) for name in names})
 
 
 def _load_fault(fields: "_Fields") -> Fault:
@@ -365,27 +158,10 @@ def _load_fault(fields: "_Fields") -> Fault:
         raise SnapshotError(f"{fields.where}: {error}") from error
 
 
-def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _optional_time(moment: datetime | None) -> str | None:
-    return None if moment is None else _time(moment)
-
-
 def _base64(value: object) -> str:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} does not belong in a state document")
-
-
-def _member(kind: type[Status], value: object, where: str) -> Status:
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    raise SnapshotError(f"{where}: {value!r} is not a {kind.__name__}")
 
 
 class _Fields:
@@ -400,65 +176,83 @@ class _Fields:
     def get(self, name: str) -> object:
         return self.values.get(name)
 
-    def text(self, name: str) -> str:
-        return self._typed(name, str, "a string")
-
-    def optional_text(self, name: str) -> str | None:
-        return None if self._required(name) is None else self.text(name)
-
-    def integer(self, name: str) -> int:
-        value = self._required(name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise SnapshotError(f"{self.where}.{name}: expected an integer")
-        return value
-
-    def optional_integer(self, name: str) -> int | None:
-        return None if self._required(name) is None else self.integer(name)
-
-    def number(self, name: str) -> float:
-        value = self._required(name)
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise SnapshotError(f"{self.where}.{name}: expected a number")
-        return float(value)
-
-    def flag(self, name: str) -> bool:
-        return self._typed(name, bool, "true or false")
-
-    def member(self, name: str, kind: type[Status]) -> Status:
-        return _member(kind, self._required(name), f"{self.where}.{name}")
-
-    def time(self, name: str) -> datetime:
-        try:
-            moment = datetime.fromisoformat(self.text(name))
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None:
-            raise SnapshotError(f"{self.where}.{name}: expected an ISO 8601 time with a UTC offset")
-        return moment.astimezone(UTC)
-
-    def optional_time(self, name: str) -> datetime | None:
-        return None if self._required(name) is None else self.time(name)
-
-    def blob(self, name: str) -> bytes:
-        try:
-            return base64.b64decode(self.text(name), validate=True)
-        except binascii.Error as error:
-            raise SnapshotError(f"{self.where}.{name}: expected base64") from error
-
-    def optional_blob(self, name: str) -> bytes | None:
-        return None if self._required(name) is None else self.blob(name)
-
-    def rows(self, name: str, load: Callable[["_Fields"], Row]) -> list[Row]:
-        items = self._typed(name, list, "a list")
-        return [load(_Fields(item, f"{name}[{index}]")) for index, item in enumerate(items)]
-
-    def _required(self, name: str) -> object:
+    def value(self, name: str, kind: Any) -> Any:
+        """The field read as the type `kind` of a row's field says."""
         if name not in self.values:
             raise SnapshotError(f"{self.where}.{name}: missing")
-        return self.values[name]
+        return _convert(self.values[name], kind, f"{self.where}.{name}")
 
-    def _typed(self, name: str, kind: type[Row], expected: str) -> Row:
-        value = self._required(name)
-        if not isinstance(value, kind):
-            raise SnapshotError(f"{self.where}.{name}: expected {expected}")
+    def integer(self, name: str) -> int:
+        return int(self.value(name, int))
+
+    def number(self, name: str) -> float:
+        return float(self.value(name, float))
+
+    def blob(self, name: str) -> bytes:
+        return bytes(self.value(name, bytes))
+
+    def rows(self, name: str, load: Callable[["_Fields"], Row]) -> list[Row]:
+        items = self.value(name, list)
+        return [load(_Fields(item, f"{name}[{index}]")) for index, item in enumerate(items)]
+
+
+def _convert(value: object, kind: Any, where: str) -> Any:
+    """`value` from the document as a `kind`; SnapshotError saying where when it is not one."""
+    origin, arguments = get_origin(kind), get_args(kind)
+    if origin in (Union, types.UnionType):
+        options = [option for option in arguments if option is not type(None)]
+        return None if value is None else _convert(value, options[0], where)
+    if origin in (list, frozenset):
+        if not isinstance(value, list):
+            raise SnapshotError(f"{where}: expected a list")
+        items = [_convert(item, arguments[0], f"{where}[{index}]") for index, item in enumerate(value)]
+        return frozenset(items) if origin is frozenset else items
+    if origin is tuple:
+        if not isinstance(value, list) or len(value) != len(arguments):
+            raise SnapshotError(f"{where}: expected a list of {len(arguments)}")
+        return tuple(_convert(item, part, where) for item, part in zip(value, arguments, strict=True))
+    if origin is dict or kind is dict:
+        if not isinstance(value, dict):
+            raise SnapshotError(f"{where}: expected an object")
         return value
+    if kind is list:
+        if not isinstance(value, list):
+            raise SnapshotError(f"{where}: expected a list")
+        return value
+    if isinstance(kind, type) and issubclass(kind, IntEnum):
+        if isinstance(value, int) and not isinstance(value, bool) and value in kind._value2member_map_:
+            return kind(value)
+        raise SnapshotError(f"{where}: {value!r} is not a {kind.__name__}")
+    if kind is datetime:
+        moment = _time(value)
+        if moment is None:
+            raise SnapshotError(f"{where}: expected an ISO 8601 time with a UTC offset")
+        return moment
+    if kind is bytes:
+        try:
+            return base64.b64decode(value, validate=True) if isinstance(value, str) else _wrong(where, "base64")
+        except binascii.Error as error:
+            raise SnapshotError(f"{where}: expected base64") from error
+    if kind is bool:
+        return value if isinstance(value, bool) else _wrong(where, "true or false")
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _wrong(where, "an integer")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return _wrong(where, "a number")
+    if kind is str:
+        return value if isinstance(value, str) else _wrong(where, "a string")
+    raise TypeError(f"no document form for {kind!r}")  # a field type added to `records` without one here
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment is not None and moment.tzinfo is not None else None
+
+
+def _wrong(where: str, expected: str) -> Any:
+    raise SnapshotError(f"{where}: expected {expected}")
