@@ -131,8 +131,9 @@ def _state_path(settings: Settings) -> Path | None:
     return None if str(settings.emulator_state) == MEMORY else settings.emulator_state
 
 
-def _connect(settings: Settings, args: argparse.Namespace) -> tuple[Connect, str]:
-    """Where the server's client points, and how to name it in messages."""
+def _connect(settings: Settings, args: argparse.Namespace, *, save: bool = True) -> tuple[Connect, str]:
+    """Where the server's client points, and how to name it in messages. Without `save`, a sandbox is read from
+    its state file but never written back."""
     from apillon_mcp.backends import live_api, sandbox_api
 
     if not settings.emulator:
@@ -145,7 +146,8 @@ def _connect(settings: Settings, args: argparse.Namespace) -> tuple[Connect, str
     except StateFileError as error:
         raise UsageError(str(error)) from None
     where = f"state in {path}" if path is not None else "state in memory"
-    return sandbox_api(state, state_path=path, retry=settings.retry_policy), f"the embedded emulator ({where})"
+    connect = sandbox_api(state, state_path=path if save else None, retry=settings.retry_policy)
+    return connect, f"the embedded emulator ({where})"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -197,7 +199,7 @@ def _doctor(args: argparse.Namespace) -> int:
     target = "the embedded emulator" if settings.emulator else settings.api_url
     checks = [configuration_check(missing, target)]
     if not missing:
-        connect, target = _connect(settings, args)
+        connect, target = _connect(settings, args, save=False)  # the doctor changes nothing, the sandbox included
         checks.extend(anyio.run(run_checks, target, connect, tools))
     print(f"apillon-mcp doctor ({len(tools)} tools enabled)\n{render(checks)}")
     return 0 if passed(checks) else 1

@@ -71,7 +71,9 @@ async def test_a_wrong_secret_fails_authentication_and_skips_the_permissions(emu
     assert "Wrong#Secret" not in report
 
 
-def test_the_command_checks_the_sandbox_and_exits_0(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_the_command_checks_the_sandbox_without_writing_its_state_and_exits_0(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     state = tmp_path_factory.mktemp("doctor") / "state.json"
     finished = subprocess.run(
         [sys.executable, "-m", "apillon_mcp", "doctor", "--emulator", "--emulator-state", str(state)],
@@ -83,6 +85,7 @@ def test_the_command_checks_the_sandbox_and_exits_0(tmp_path_factory: pytest.Tem
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "permission: Execute on Computing" in finished.stdout
+    assert not state.exists()
 
 
 def test_the_command_without_credentials_exits_1_with_the_fix() -> None:
