@@ -16,9 +16,9 @@ from apillon_mcp.config import Settings
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState
 from apillon_mcp.http_transport import HttpConfigError, check_http_settings, http_app
 from apillon_mcp.server import build_server
+from benchmarks.loopback import served
 
 from scripts import ECHO
-from sockets import serving
 from support import data, text
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +33,7 @@ def http_settings(**overrides: object) -> Settings:
 @asynccontextmanager
 async def running(emulator: EmulatorState, settings: Settings) -> AsyncGenerator[str, None]:
     server = build_server(settings, sandbox_api(emulator))
-    async with serving(http_app(server, settings)) as base:
+    async with served(http_app(server, settings)) as base:
         yield base
 
 

@@ -13,8 +13,7 @@ from apillon_mcp.apillon.retry import RetryPolicy, retry_after_seconds
 from apillon_mcp.backends import SandboxTransport
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from apillon_mcp.emulator.faults import Fault
-
-from sockets import serving
+from benchmarks.loopback import served
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
@@ -239,7 +238,7 @@ async def test_over_a_real_socket_a_slow_write_times_out_as_an_unknown_outcome(
     emulator.faults.append(Fault(path="/cloud-functions", method="POST", kind="slow", delay_seconds=30))
     timeout = httpx2.Timeout(connect=2.0, read=0.3, write=2.0, pool=2.0)
     async with (
-        serving(create_emulator(emulator)) as base,
+        served(create_emulator(emulator)) as base,
         client(emulator, sleeps, base_url=base, timeout=timeout) as remote,
     ):
         with pytest.raises(ApillonUnreachable) as raised:
@@ -255,7 +254,7 @@ async def test_over_a_real_socket_a_broken_answer_to_a_write_is_an_unknown_outco
     emulator: EmulatorState, sleeps: Sleeps, kind: str
 ) -> None:
     emulator.faults.append(Fault(path="/cloud-functions", method="POST", kind=kind))  # type: ignore[arg-type]
-    async with serving(create_emulator(emulator)) as base, client(emulator, sleeps, base_url=base) as remote:
+    async with served(create_emulator(emulator)) as base, client(emulator, sleeps, base_url=base) as remote:
         with pytest.raises(ApillonUnreachable) as raised:
             await remote.create_cloud_function("cut off")
 
