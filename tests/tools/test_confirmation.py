@@ -284,17 +284,17 @@ async def test_two_calls_racing_on_one_token_act_once(mcp: Client, emulator: Emu
     assert case.done()
 
 
+async def never_answering(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """A client that shows the form and never sends the user's answer."""
+    await anyio.Event().wait()
+    raise AssertionError("unreachable")
+
+
 async def test_a_client_that_never_answers_the_form_is_given_up_on(
     make_server: ServerFactory, emulator: EmulatorState, case: Case
 ) -> None:
-    never = anyio.Event()
-
-    async def silent(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        await never.wait()
-        raise AssertionError("unreachable")
-
     server = make_server(elicitation_timeout_seconds=0.2)
-    async with Client(server, mode="legacy", elicitation_callback=silent) as client:
+    async with Client(server, mode="legacy", elicitation_callback=never_answering) as client:
         answer = await client.call_tool(case.tool, case.arguments)
 
     assert answer.is_error
@@ -305,13 +305,7 @@ async def test_a_client_that_never_answers_the_form_is_given_up_on(
 async def test_on_the_modern_protocol_an_unanswered_form_leaves_nothing_waiting(
     make_server: ServerFactory, emulator: EmulatorState, case: Case
 ) -> None:
-    never = anyio.Event()
-
-    async def silent(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        await never.wait()
-        raise AssertionError("unreachable")
-
-    async with Client(make_server(), mode="auto", elicitation_callback=silent) as client:
+    async with Client(make_server(), mode="auto", elicitation_callback=never_answering) as client:
         with anyio.move_on_after(0.5):
             await client.call_tool(case.tool, case.arguments)
 
