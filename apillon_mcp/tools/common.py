@@ -11,14 +11,25 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import Job, JobStatus
+from apillon_mcp.tools.argument_errors import ArgumentHelp
 
-FunctionUuid = Annotated[UUID, Field(description="From list_cloud_functions.")]
-JobUuid = Annotated[UUID, Field(description="From get_cloud_function.")]
+FunctionUuid = Annotated[
+    UUID, Field(description="From list_cloud_functions."), ArgumentHelp(get_it="list_cloud_functions gives them")
+]
+JobUuid = Annotated[
+    UUID,
+    Field(description="From get_cloud_function."),
+    ArgumentHelp(get_it="get_cloud_function lists a function's jobs with their uuids"),
+]
 ConfirmationToken = Annotated[
     str | None,
     Field(
         max_length=200,
         description="Only after a 'Confirmation required' answer the user agreed to: the token it gave.",
+    ),
+    ArgumentHelp(
+        looks_like="the token a 'Confirmation required' answer gave, unchanged",
+        get_it="call without it to get one",
     ),
 ]
 
