@@ -9,12 +9,13 @@ from uuid import UUID
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WrapValidator
 
 from apillon_mcp.apillon import ApillonClient, ApillonError, JobStatus
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
 from apillon_mcp.confirm import Answered, ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
+from apillon_mcp.tools.argument_errors import ArgumentHelp
 from apillon_mcp.tools.common import (
     CREATE,
     DESTRUCTIVE,
@@ -27,6 +28,7 @@ from apillon_mcp.tools.common import (
     result,
 )
 from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.script_cid import explain_script_cid
 from apillon_mcp.tools.spec import ToolSpec
 
 CHECK_FOR_NEW_JOB = (
@@ -37,8 +39,13 @@ CHECK_FOR_NEW_JOB = (
 ScriptCid = Annotated[
     str,
     Field(
-        pattern=r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|bafy[a-z2-7]{55})$",
+        pattern=r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|bafybei[a-z2-7]{52})$",
         description="IPFS CID of the script file.",
+    ),
+    WrapValidator(explain_script_cid),
+    ArgumentHelp(
+        looks_like="the IPFS CID of the script file, Qm… or bafybei… (dag-pb)",
+        get_it="deploy_cloud_function_script uploads a script and computes its CID for you",
     ),
 ]
 JobName = Annotated[str, Field(min_length=1, max_length=255, description="Job name.")]

@@ -18,6 +18,10 @@ from support import text
 
 pytestmark = pytest.mark.anyio
 
+CID_V0 = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+RAW_LEAVES = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
+DAG_CBOR = "bafyreicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby"
+BASE36_DAG_PB = "k2jmtxt4nv2kx0qz1ncwpjwzdixb27xsgqxk7kgho4nnmjceustvi80e"
 SECRET = "ghp_S3cretValue-9Zq"
 PYDANTIC_WORDS = ("validation error", "Arguments", "[type=", "input_value", "input_type", "pydantic", "http")
 
@@ -83,6 +87,12 @@ def refusal(answer: Any, tool: str) -> str:
             "confirmation_token must be the token a 'Confirmation required' answer gave, unchanged, or left out; "
             "call without it to get one. Nothing was changed.",
         ),
+        (
+            "create_cloud_function_job",
+            {"function_uuid": "5b2e8f14-3c7a-4d9e-8a61-f0b7c2d94e85", "name": "v1"},
+            "script_cid is required: the IPFS CID of the script file, Qm… or bafybei… (dag-pb); "
+            "deploy_cloud_function_script uploads a script and computes its CID for you. Nothing was changed.",
+        ),
     ],
 )
 async def test_each_refused_argument_gets_one_sentence_in_the_tools_words(
@@ -92,6 +102,46 @@ async def test_each_refused_argument_gets_one_sentence_in_the_tools_words(
 
     assert refusal(answer, tool) == expected
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("script_cid", "reason"),
+    [
+        (RAW_LEAVES, "is a raw-leaves CID (bafkrei…"),
+        (DAG_CBOR, "is the CID of dag-cbor data, not of a file"),
+        (BASE36_DAG_PB, "is a dag-pb CID in another form than Apillon takes"),
+        ("not-a-cid", "must be the IPFS CID of the script file"),
+        (12, "must be the IPFS CID of the script file"),
+    ],
+)
+async def test_a_cid_apillon_cannot_use_gets_the_reason(
+    mcp: Client, emulator: EmulatorState, script_cid: object, reason: str
+) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": script_cid}
+    )
+
+    message = refusal(answer, "create_cloud_function_job")
+    assert message.startswith(f"script_cid {reason}")
+    assert "Qm…" in message and "bafybei…" in message
+    assert str(script_cid) not in message
+    assert emulator.requests == [] and emulator.jobs == {}
+
+
+async def test_a_raw_leaves_cid_is_explained_as_such(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": RAW_LEAVES}
+    )
+
+    assert refusal(answer, "create_cloud_function_job") == (
+        "script_cid is a raw-leaves CID (bafkrei…, what `ipfs add --cid-version 1` or `--raw-leaves` prints): "
+        "Apillon needs the dag-pb CID of the script file, Qm… or bafybei… (what a plain `ipfs add` prints). "
+        "deploy_cloud_function_script uploads a script and computes its CID for you. Nothing was changed."
+    )
 
 
 async def test_a_missing_argument_never_repeats_the_secret_values_given_with_it(
