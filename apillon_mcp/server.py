@@ -62,5 +62,5 @@ def build_server(
         tools=[tool.build() for tool in tools],
     )
     resources.register(mcp)
-    prompts.register(mcp)
+    prompts.register(mcp, tools=[tool.name for tool in tools])
     return mcp
