@@ -26,8 +26,7 @@ def parse_basic_credentials(header: str | None) -> tuple[str, str]:
 def require_role(api_key: ApiKey, role: Role, *services: Service) -> None:
     """The role guard: the role must be granted on one of `services` (all routes but a few name exactly one)."""
     if not any((role, service) in api_key.roles for service in services):
-        # "permissins" is how the backend's AuthGuard spells it.
-        raise EmulatedError.api(403, FORBIDDEN, f"Insufficient permissins - missing KEY_{role.name} permission")
+        raise EmulatedError.api(403, FORBIDDEN, f"Insufficient permissions - missing KEY_{role.name} permission")
 
 
 def check_access(owner: str, caller: str, modify: bool = False) -> None:

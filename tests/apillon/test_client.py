@@ -130,6 +130,29 @@ async def test_missing_role_is_forbidden_with_the_role_named(emulator: EmulatorS
     assert (raised.value.status, raised.value.code, raised.value.missing_role) == (403, 40300000, "KEY_EXECUTE")
 
 
+@pytest.mark.parametrize(
+    ("message", "missing_role"),
+    [
+        ("Insufficient permissions - missing KEY_WRITE permission", "KEY_WRITE"),
+        ("Insufficient permissins - missing KEY_WRITE permission", "KEY_WRITE"),
+        ("Insufficient permissions to modify this record", None),
+        ("Insufficient permissins", None),
+    ],
+    ids=["guard", "guard-misspelt", "record", "record-misspelt"],
+)
+async def test_both_spellings_of_the_403_text_are_read(
+    emulator: EmulatorState, apillon: ApillonClient, message: str, missing_role: str | None
+) -> None:
+    """The role guard spells "permissions"; some of the backend's record checks spell "permissins"."""
+    body = {"id": "x", "status": 403, "code": 40300000, "message": message, "path": "/cloud-functions"}
+    await inject(emulator, path="/cloud-functions", status=403, body=body)
+
+    with pytest.raises(ApillonForbidden) as raised:
+        await apillon.list_cloud_functions()
+
+    assert (raised.value.message, raised.value.missing_role) == (message, missing_role)
+
+
 async def test_record_of_another_project_is_forbidden_without_a_missing_role(
     apillon: ApillonClient, emulator: EmulatorState
 ) -> None:

@@ -150,7 +150,7 @@ async def test_a_key_without_the_endpoint_role_gets_a_403_naming_that_role(
     assert set(answer) == SHAPE_A
     assert answer["status"] == 403
     assert answer["code"] == 40300000
-    assert answer["message"] == f"Insufficient permissins - missing {role} permission"
+    assert answer["message"] == f"Insufficient permissions - missing {role} permission"
 
 
 async def test_write_does_not_imply_read(state: EmulatorState, anonymous: httpx2.AsyncClient) -> None:
@@ -161,7 +161,7 @@ async def test_write_does_not_imply_read(state: EmulatorState, anonymous: httpx2
 
     assert created.status_code == 201
     assert listed.status_code == 403
-    assert listed.json()["message"] == "Insufficient permissins - missing KEY_READ permission"
+    assert listed.json()["message"] == "Insufficient permissions - missing KEY_READ permission"
 
 
 async def test_a_role_on_another_service_does_not_count(state: EmulatorState, anonymous: httpx2.AsyncClient) -> None:
@@ -184,7 +184,7 @@ async def test_setting_the_environment_needs_execute_not_write(
     )
 
     assert response.status_code == 403
-    assert response.json()["message"] == "Insufficient permissins - missing KEY_EXECUTE permission"
+    assert response.json()["message"] == "Insufficient permissions - missing KEY_EXECUTE permission"
 
 
 async def test_the_role_guard_runs_before_body_validation(state: EmulatorState, anonymous: httpx2.AsyncClient) -> None:

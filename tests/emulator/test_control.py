@@ -214,7 +214,7 @@ async def test_a_key_added_through_the_control_route_has_exactly_its_roles(
     assert added.json() == {"key": key, "roles": [["READ", "COMPUTING"]]}
     assert listed.status_code == 200
     assert created.status_code == 403
-    assert created.json()["message"] == "Insufficient permissins - missing KEY_WRITE permission"
+    assert created.json()["message"] == "Insufficient permissions - missing KEY_WRITE permission"
 
 
 @pytest.mark.parametrize(

@@ -172,7 +172,7 @@ async def test_a_key_with_limited_roles_is_still_limited_after_a_reload(tmp_path
     assert listed.status_code == 200
     assert (created.status_code, created.json()["message"]) == (
         403,
-        "Insufficient permissins - missing KEY_WRITE permission",
+        "Insufficient permissions - missing KEY_WRITE permission",
     )
 
 

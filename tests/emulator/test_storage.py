@@ -176,7 +176,7 @@ async def test_uploading_needs_execute_on_storage_not_on_computing(
     body = response.json()
     assert response.status_code == 403
     assert body["status"] == 403
-    assert body["message"] == "Insufficient permissins - missing KEY_EXECUTE permission"
+    assert body["message"] == "Insufficient permissions - missing KEY_EXECUTE permission"
 
 
 async def test_a_client_chosen_session_is_created_then_extended_and_a_repeated_name_keeps_its_file_uuid(
@@ -429,7 +429,7 @@ async def test_listing_files_needs_read_on_storage(state: EmulatorState, client:
     response = await client.get(f"/storage/buckets/{bucket}/files", auth=(OTHER_KEY, OTHER_SECRET))
 
     assert response.status_code == 403
-    assert response.json()["message"] == "Insufficient permissins - missing KEY_READ permission"
+    assert response.json()["message"] == "Insufficient permissions - missing KEY_READ permission"
 
 
 async def test_listing_files_of_an_unknown_bucket_is_a_404(client: httpx2.AsyncClient) -> None:
@@ -540,7 +540,7 @@ async def test_links_on_ipfs_without_read_on_storage_or_hosting_are_a_403(
 
     body = response.json()
     assert (response.status_code, body["status"]) == (403, 403)
-    assert body["message"] == "Insufficient permissins - missing KEY_READ permission"
+    assert body["message"] == "Insufficient permissions - missing KEY_READ permission"
 
 
 @pytest.mark.parametrize("body", [{}, {"cids": "Qm"}, {"cids": [1]}], ids=["missing", "string", "number"])
