@@ -1,11 +1,12 @@
 """The public cloud-function endpoints (apillon-api.md §5): request in, state call, camelCase payload out."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from starlette.requests import Request
 
+from apillon_mcp.emulator.auth import require_role
 from apillon_mcp.emulator.listing import parse_list_query
 from apillon_mcp.emulator.records import ApiKey, Role, Service
 from apillon_mcp.emulator.state import EmulatorState
@@ -38,17 +39,39 @@ class Call:
         return f"{self.base_url}/gateway/{function_uuid}"
 
 
+Guard = Callable[[Call], None]
+"""One of a route's NestJS guards: raises the `EmulatedError` that refuses the call, or lets it on."""
+
+
+def role_guard(role: Role, *services: Service) -> Guard:
+    """`AuthGuard`: the key must hold `role` on one of `services` (all routes but a few name exactly one)."""
+
+    def guard(call: Call) -> None:
+        require_role(call.api_key, role, *services)
+
+    return guard
+
+
+def validation_guard(dto: Callable[[Mapping[str, object]], object]) -> Guard:
+    """`ValidationGuard`: the body must pass `dto`'s rules (its 422), whatever the key may do."""
+
+    def guard(call: Call) -> None:
+        dto(call.body)
+
+    return guard
+
+
 @dataclass(frozen=True)
 class ApiRoute:
     """An Express-style route: literal segments match case-insensitively, `{name}` takes one segment.
 
-    `guard` is the role the key needs and the services it may hold it on, usually one (None: any valid key);
-    `status` the success status (None: 201 for POST, else 200).
+    `guards` run in order once the key is authenticated and the route matched, as the controller's `@UseGuards`
+    stack them (decorators apply bottom-up); `status` is the success status (None: 201 for POST, else 200).
     """
 
     method: str
     pattern: str
-    guard: tuple[Role, *tuple[Service, ...]] | None
+    guards: tuple[Guard, ...]
     handler: Callable[[Call], object]
     status: int | None = None
 
@@ -82,9 +105,10 @@ def request_target(request: Request) -> str:
     return f"{raw_path(request)}?{query}" if query else raw_path(request)
 
 
-_EXECUTE = (Role.EXECUTE, Service.COMPUTING)
-_WRITE = (Role.WRITE, Service.COMPUTING)
-_READ = (Role.READ, Service.COMPUTING)
+# Every cloud-function route runs its role guard first (apillon-api.md §2.2); the DTO checks follow in the handlers.
+_EXECUTE = (role_guard(Role.EXECUTE, Service.COMPUTING),)
+_WRITE = (role_guard(Role.WRITE, Service.COMPUTING),)
+_READ = (role_guard(Role.READ, Service.COMPUTING),)
 
 
 class CloudFunctionApi:
@@ -99,7 +123,7 @@ class CloudFunctionApi:
             ApiRoute("POST", "/cloud-functions/{function_uuid}/jobs", _WRITE, self.create_job),
             ApiRoute("POST", "/cloud-functions/{function_uuid}/environment", _EXECUTE, self.set_environment),
             ApiRoute("DELETE", "/cloud-functions/jobs/{job_uuid}", _WRITE, self.delete_job),
-            ApiRoute("GET", "/project/credit", None, self.credit),
+            ApiRoute("GET", "/project/credit", (), self.credit),
         ]
 
     def create_function(self, call: Call) -> Json:

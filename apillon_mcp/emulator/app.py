@@ -1,7 +1,8 @@
 """The emulator as a Starlette app: Apillon's API behind its middleware order, plus `/_emulator/` controls.
 
 Every API request goes: request log → injected fault → JSON body parser → Basic auth → route (404 if none)
-→ role guard → endpoint. Errors leave as `{"id", ..., "path", "timestamp"}`; successes as `{"id", "status", "data"}`.
+→ the route's guards in its controller's order (role, body validation) → endpoint. Errors leave as
+`{"id", ..., "path", "timestamp"}`; successes as `{"id", "status", "data"}`.
 Beside the API and outside its auth and faults: the function gateway (`/gateway/<uuid>/…`), the presigned S3
 upload URLs (`/s3/…`) and an IPFS gateway (`/ipfs/<cid>`).
 """
@@ -17,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from apillon_mcp.emulator.api import HTTP_METHODS, ApiRoute, Call, CloudFunctionApi, raw_path, request_target
-from apillon_mcp.emulator.auth import parse_basic_credentials, require_role
+from apillon_mcp.emulator.auth import parse_basic_credentials
 from apillon_mcp.emulator.control import ControlRoutes
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import ConnectionDropped, Fault, take_fault
@@ -72,10 +73,11 @@ class ApiDispatcher:
         body = await _json_body(request)
         api_key = self._state.authenticate(*parse_basic_credentials(request.headers.get("authorization")))
         route, params = self._route(request.method, raw_path(request), target)
-        if route.guard is not None:
-            require_role(api_key, *route.guard)
         query = {name: request.query_params.getlist(name) for name in request.query_params}
-        payload = route.handler(Call(request, api_key, params, query, body))
+        call = Call(request, api_key, params, query, body)
+        for guard in route.guards:
+            guard(call)
+        payload = route.handler(call)
         return route.status or (201 if request.method == "POST" else 200), payload
 
     def _route(self, method: str, raw_path: str, target: str) -> tuple[ApiRoute, dict[str, str]]:

@@ -1,8 +1,14 @@
-"""The storage endpoints a script upload needs (apillon-api.md §12), with the backend's Express aliases."""
+"""The storage endpoints a script upload needs (apillon-api.md §12), with the backend's Express aliases.
 
+Guard order follows the storage controller: the upload routes and `link-on-ipfs-multiple` validate the body
+before the role guard (`@UseGuards(ValidationGuard, AuthGuard)`, apillon-api.md Corrections §2), so a bad body
+gets its 422 whatever the key's roles; every other route checks the role first.
+"""
+
+from collections.abc import Mapping
 from urllib.parse import quote
 
-from apillon_mcp.emulator.api import ApiRoute, Call
+from apillon_mcp.emulator.api import ApiRoute, Call, role_guard, validation_guard
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.listing import parse_list_query
 from apillon_mcp.emulator.records import File, Role, Service
@@ -11,9 +17,17 @@ from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.validation import parse_upload_request
 from apillon_mcp.emulator.wire import Json, file_details_json, file_json, upload_details_json, upload_url_json
 
-_EXECUTE = (Role.EXECUTE, Service.STORAGE)
-_READ = (Role.READ, Service.STORAGE)
-_READ_STORAGE_OR_HOSTING = (Role.READ, Service.STORAGE, Service.HOSTING)
+_EXECUTE = role_guard(Role.EXECUTE, Service.STORAGE)
+_READ = role_guard(Role.READ, Service.STORAGE)
+_READ_STORAGE_OR_HOSTING = role_guard(Role.READ, Service.STORAGE, Service.HOSTING)
+
+
+def _get_links_dto(body: Mapping[str, object]) -> None:
+    """`GetLinksDto` declares parsers but no validators: its ValidationGuard lets every body through."""
+
+
+_UPLOAD = (validation_guard(parse_upload_request), _EXECUTE)
+_GET_LINKS = (validation_guard(_get_links_dto), _READ_STORAGE_OR_HOSTING)
 
 
 class StorageApi:
@@ -22,14 +36,14 @@ class StorageApi:
 
     def routes(self) -> list[ApiRoute]:
         return [
-            ApiRoute("POST", "/storage/link-on-ipfs-multiple", _READ_STORAGE_OR_HOSTING, self.links_on_ipfs),
-            ApiRoute("POST", "/storage/buckets/{bucket_uuid}/upload", _EXECUTE, self.request_upload),
-            ApiRoute("POST", "/storage/{bucket_uuid}/upload", _EXECUTE, self.request_upload),
-            ApiRoute("POST", "/storage/buckets/{bucket_uuid}/upload/{session_uuid}/end", _EXECUTE, self.end, 200),
-            ApiRoute("POST", "/storage/{bucket_uuid}/upload/{session_uuid}/end", _EXECUTE, self.end, 200),
-            ApiRoute("GET", "/storage/buckets/{bucket_uuid}/files", _READ, self.list_files),
-            ApiRoute("GET", "/storage/buckets/{bucket_uuid}/files/{file_id}", _READ, self.get_file),
-            ApiRoute("GET", "/storage/{bucket_uuid}/file/{file_id}/detail", _READ, self.get_file),
+            ApiRoute("POST", "/storage/link-on-ipfs-multiple", _GET_LINKS, self.links_on_ipfs),
+            ApiRoute("POST", "/storage/buckets/{bucket_uuid}/upload", _UPLOAD, self.request_upload),
+            ApiRoute("POST", "/storage/{bucket_uuid}/upload", _UPLOAD, self.request_upload),
+            ApiRoute("POST", "/storage/buckets/{bucket_uuid}/upload/{session_uuid}/end", (_EXECUTE,), self.end, 200),
+            ApiRoute("POST", "/storage/{bucket_uuid}/upload/{session_uuid}/end", (_EXECUTE,), self.end, 200),
+            ApiRoute("GET", "/storage/buckets/{bucket_uuid}/files", (_READ,), self.list_files),
+            ApiRoute("GET", "/storage/buckets/{bucket_uuid}/files/{file_id}", (_READ,), self.get_file),
+            ApiRoute("GET", "/storage/{bucket_uuid}/file/{file_id}/detail", (_READ,), self.get_file),
         ]
 
     def links_on_ipfs(self, call: Call) -> Json:

@@ -171,12 +171,54 @@ async def test_uploading_needs_execute_on_storage_not_on_computing(
     bucket = state.create_function("f").bucket_uuid
     state.add_api_key(OTHER_KEY, OTHER_SECRET, [(role, Service.COMPUTING) for role in Role])
 
-    response = await client.post(f"/storage/buckets/{bucket}/upload", json={}, auth=(OTHER_KEY, OTHER_SECRET))
+    response = await client.post(
+        f"/storage/buckets/{bucket}/upload", json={"files": [{"fileName": "a.js"}]}, auth=(OTHER_KEY, OTHER_SECRET)
+    )
 
     body = response.json()
     assert response.status_code == 403
     assert body["status"] == 403
     assert body["message"] == "Insufficient permissions - missing KEY_EXECUTE permission"
+    assert state.storage.sessions == {}
+
+
+@pytest.mark.parametrize("route", ["/storage/buckets/{}/upload", "/storage/{}/upload"], ids=["upload", "alias"])
+async def test_the_upload_routes_validate_the_body_before_the_role_guard(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, route: str
+) -> None:
+    """`@UseGuards(AuthGuard)` over `@UseGuards(ValidationGuard, AuthGuard)`: decorators apply bottom-up."""
+    bucket = state.create_function("f").bucket_uuid
+    state.add_api_key(OTHER_KEY, OTHER_SECRET, [(Role.READ, Service.COMPUTING)])
+
+    response = await anonymous.post(route.format(bucket), json={"files": []}, auth=(OTHER_KEY, OTHER_SECRET))
+
+    body = response.json()
+    assert response.status_code == 422
+    assert set(body) == SHAPE_B
+    assert body["model"] == "ApillonApiCreateS3UrlsForUploadDto"
+    assert body["errors"] == [{"code": 42200040, "property": "files", "message": "FILES_PROPERTY_NOT_PRESENT"}]
+    assert state.storage.sessions == {}
+
+
+async def test_ending_a_session_checks_the_role_before_looking_the_session_up(
+    state: EmulatorState, anonymous: httpx2.AsyncClient
+) -> None:
+    nowhere = "00000000-0000-4000-8000-000000000000"
+    state.add_api_key(OTHER_KEY, OTHER_SECRET, [(Role.READ, Service.STORAGE)])
+
+    refused = await anonymous.post(
+        f"/storage/buckets/{nowhere}/upload/{nowhere}/end", json={}, auth=(OTHER_KEY, OTHER_SECRET)
+    )
+    state.add_api_key(OTHER_KEY, OTHER_SECRET, [(Role.EXECUTE, Service.STORAGE)])
+    looked_up = await anonymous.post(
+        f"/storage/buckets/{nowhere}/upload/{nowhere}/end", json={}, auth=(OTHER_KEY, OTHER_SECRET)
+    )
+
+    assert (refused.status_code, refused.json()["message"]) == (
+        403,
+        "Insufficient permissions - missing KEY_EXECUTE permission",
+    )
+    assert (looked_up.status_code, looked_up.json()["code"]) == (404, 40406004)
 
 
 async def test_a_client_chosen_session_is_created_then_extended_and_a_repeated_name_keeps_its_file_uuid(
