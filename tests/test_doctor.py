@@ -47,6 +47,22 @@ async def test_a_key_without_execute_fails_and_says_how_to_fix_it(emulator: Emul
     assert "Execute on Storage" in report and "deploy_cloud_function_script" in report
 
 
+async def test_a_key_without_execute_on_storage_is_not_ok_although_an_empty_upload_gets_422(
+    emulator: EmulatorState,
+) -> None:
+    """The upload route validates before its role guard, so the probe must not be an upload."""
+    roles = [role for role in ALL_ROLES if role != (Role.EXECUTE, Service.STORAGE)]
+
+    report = await checks_for(emulator, roles)
+
+    storage = next(line for line in report.splitlines() if "Execute on Storage" in line)
+    assert report.startswith("failed")
+    assert " ok " not in storage
+    assert "FAIL" in storage and "missing (KEY_EXECUTE)" in storage and "deploy_cloud_function_script" in storage
+    assert "fix: add Execute on Storage to this API key" in report
+    assert emulator.storage.sessions == {}
+
+
 async def test_read_only_mode_needs_only_read(emulator: EmulatorState) -> None:
     report = await checks_for(emulator, [(Role.READ, Service.COMPUTING)], read_only=True)
 

@@ -1,9 +1,13 @@
 """Which API-key permissions a key holds, found out without changing anything.
 
-Each probe sends a request the role guard must judge first (apillon-api §2.2: AuthGuard runs before
-validation and before any lookup): a key without the role gets 403; a key with it gets past the guard and is
-stopped by validation (422) or by the lookup of a uuid that does not exist (404). No probe can create, change or
-charge anything.
+Each probe sends a request whose role guard runs before validation and before any lookup: a key without the
+role gets 403; a key with it gets past the guard and is stopped by validation (422) or by the lookup of a uuid that
+does not exist (404). No probe can create, change or charge anything.
+
+The guard order was read route by route in the backend's controllers. The storage upload route validates its body
+first (apillon-api Corrections §2), so an empty upload gets 422 whatever the key's roles and cannot tell; Execute
+on Storage is probed instead on ending an upload session, whose AuthGuard comes first and whose service answers
+404 for a session that does not exist before it touches anything.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ PROBES: tuple[Probe, ...] = (
     Probe(COMPUTING_WRITE, "POST", f"/cloud-functions/{_NO_SUCH_UUID}/jobs", json={}),
     Probe(COMPUTING_EXECUTE, "POST", f"/cloud-functions/{_NO_SUCH_UUID}/environment", json={"variables": []}),
     Probe(STORAGE_READ, "GET", f"/storage/buckets/{_NO_SUCH_UUID}/files", params={"limit": 1}),
-    Probe(STORAGE_EXECUTE, "POST", f"/storage/buckets/{_NO_SUCH_UUID}/upload", json={"files": []}),
+    Probe(STORAGE_EXECUTE, "POST", f"/storage/buckets/{_NO_SUCH_UUID}/upload/{_NO_SUCH_UUID}/end", json={}),
 )
 
 
