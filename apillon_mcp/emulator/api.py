@@ -25,15 +25,12 @@ class Call:
     params: dict[str, str]
     query: dict[str, list[str]]
     body: dict[str, object]
+    base_url: str
+    """The emulator's configured URL, without the trailing '/': every URL it hands out starts with it."""
 
     @property
     def project_uuid(self) -> str:
         return self.api_key.project_uuid
-
-    @property
-    def base_url(self) -> str:
-        """The emulator's URL as this request reached it, without the trailing '/'."""
-        return str(self.request.base_url).rstrip("/")
 
     def gateway_url(self, function_uuid: str) -> str:
         return f"{self.base_url}/gateway/{function_uuid}"

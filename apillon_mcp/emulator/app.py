@@ -29,10 +29,17 @@ from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.storage_api import StorageApi
 from apillon_mcp.emulator.wire import iso
 
+IN_PROCESS_BASE_URL = "http://sandbox.invalid"
+"""Where the in-process sandbox says it is: `.invalid` never resolves, so its URLs lead nowhere off this process."""
 
-def create_emulator(state: EmulatorState) -> Starlette:
-    """The ASGI app serving `state`; mount it, serve it with uvicorn, or drive it through `httpx2.ASGITransport`."""
-    api = ApiDispatcher(state, [*CloudFunctionApi(state).routes(), *StorageApi(state).routes()])
+
+def create_emulator(state: EmulatorState, *, base_url: str = IN_PROCESS_BASE_URL) -> Starlette:
+    """The ASGI app serving `state`; mount it, serve it with uvicorn, or drive it through `httpx2.ASGITransport`.
+
+    Every URL it hands out (a function's `gatewayUrl`, presigned upload URLs, `/ipfs/` links) starts with
+    `base_url`, whatever Host a request names.
+    """
+    api = ApiDispatcher(state, [*CloudFunctionApi(state).routes(), *StorageApi(state).routes()], base_url)
     return Starlette(
         routes=[
             Mount("/_emulator", routes=ControlRoutes(state).routes()),
@@ -45,9 +52,10 @@ def create_emulator(state: EmulatorState) -> Starlette:
 
 
 class ApiDispatcher:
-    def __init__(self, state: EmulatorState, routes: list[ApiRoute]) -> None:
+    def __init__(self, state: EmulatorState, routes: list[ApiRoute], base_url: str) -> None:
         self._state = state
         self._routes = routes
+        self._base_url = base_url.rstrip("/")
 
     async def dispatch(self, request: Request) -> Response:
         target = request_target(request)
@@ -74,7 +82,7 @@ class ApiDispatcher:
         api_key = self._state.authenticate(*parse_basic_credentials(request.headers.get("authorization")))
         route, params = self._route(request.method, raw_path(request), target)
         query = {name: request.query_params.getlist(name) for name in request.query_params}
-        call = Call(request, api_key, params, query, body)
+        call = Call(request, api_key, params, query, body, self._base_url)
         for guard in route.guards:
             guard(call)
         payload = route.handler(call)

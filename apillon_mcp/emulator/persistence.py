@@ -23,7 +23,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apillon_mcp.emulator.app import create_emulator
+from apillon_mcp.emulator.app import IN_PROCESS_BASE_URL, create_emulator
 from apillon_mcp.emulator.clock import Clock
 from apillon_mcp.emulator.snapshot import Document, SnapshotError, decode, dump_state, encode, load_state
 from apillon_mcp.emulator.state import EmulatorState
@@ -78,13 +78,14 @@ def open_state(path: Path | None, *, reset: bool = False, clock: Clock | None = 
         ) from error
 
 
-def persistent_emulator(state: EmulatorState, path: Path | None) -> Starlette:
-    """`create_emulator(state)` that, when `path` is set, saves to it now and after every request that changed it.
+def persistent_emulator(state: EmulatorState, path: Path | None, *, base_url: str = IN_PROCESS_BASE_URL) -> Starlette:
+    """`create_emulator(state, base_url=…)` that, when `path` is set, saves to it now and after every request that
+    changed it.
 
     Raises `StateFileError` when the first save fails. A later failed save is logged and retried after the next
     request; the sandbox goes on serving from memory.
     """
-    app = create_emulator(state)
+    app = create_emulator(state, base_url=base_url)
     if path is not None:
         state_file = StateFile(state, path)
         state_file.save()

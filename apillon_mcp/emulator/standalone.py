@@ -81,12 +81,13 @@ def prepare(host: str, port: int, state_path: Path | None, reset: bool, *, allow
         )
     state = open_state(state_path, reset=reset)
     listener = listen(host, port)
+    base_url = _base_url(listener)
     try:
-        app = persistent_emulator(state, state_path)
+        app = persistent_emulator(state, state_path, base_url=base_url)
     except BaseException:
         listener.close()
         raise
-    return Standalone(state, app, listener, _base_url(listener), state_path, remote)
+    return Standalone(state, app, listener, base_url, state_path, remote)
 
 
 def is_loopback(host: str) -> bool:

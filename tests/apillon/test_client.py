@@ -35,7 +35,7 @@ BASE = "http://emulator"
 def connect(
     emulator: EmulatorState, key: str = DEFAULT_API_KEY, secret: str = DEFAULT_API_SECRET
 ) -> AbstractAsyncContextManager[ApillonClient]:
-    transport = httpx2.ASGITransport(app=create_emulator(emulator))
+    transport = httpx2.ASGITransport(app=create_emulator(emulator, base_url=BASE))
     return open_client(
         base_url=BASE, api_key=key, api_secret=secret, user_agent="test/1", transport=transport, retry=NO_RETRIES
     )

@@ -5,6 +5,8 @@ import pytest
 
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, ManualClock, create_emulator
 
+BASE_URL = "http://emulator"
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -24,15 +26,15 @@ def state(clock: ManualClock) -> EmulatorState:
 @pytest.fixture
 async def anonymous(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
     """Raw HTTP to the emulator, no credentials."""
-    transport = httpx2.ASGITransport(app=create_emulator(state))
-    async with httpx2.AsyncClient(transport=transport, base_url="http://emulator") as http:
+    transport = httpx2.ASGITransport(app=create_emulator(state, base_url=BASE_URL))
+    async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL) as http:
         yield http
 
 
 @pytest.fixture
 async def client(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
     """Raw HTTP to the emulator with the default key, which holds every role."""
-    transport = httpx2.ASGITransport(app=create_emulator(state))
+    transport = httpx2.ASGITransport(app=create_emulator(state, base_url=BASE_URL))
     auth = (DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://emulator", auth=auth) as http:
+    async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL, auth=auth) as http:
         yield http

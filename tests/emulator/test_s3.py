@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx2
 import pytest
 
-from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, ManualClock, create_emulator
+from apillon_mcp.emulator import DEFAULT_API_SECRET, EmulatorState, ManualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -59,15 +59,6 @@ async def test_a_second_put_replaces_the_bytes(
     await anonymous.put(url, content=b"second")
 
     assert received(state, file_uuid) == b"second"
-
-
-async def test_the_url_is_on_the_base_url_the_upload_request_came_in_on(state: EmulatorState) -> None:
-    transport = httpx2.ASGITransport(app=create_emulator(state))
-    auth = (DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787", auth=auth) as http:
-        url, _ = await signed_url(state, http)
-
-    assert url.startswith("http://127.0.0.1:8787/s3/")
 
 
 @pytest.mark.parametrize(
