@@ -7,7 +7,6 @@ Beside the API and outside its auth and faults: the function gateway (`/gateway/
 upload URLs (`/s3/…`) and an IPFS gateway (`/ipfs/<cid>`).
 """
 
-import json
 from uuid import uuid4
 
 import anyio
@@ -24,11 +23,14 @@ from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import ConnectionDropped, Fault, take_fault
 from apillon_mcp.emulator.gateway import GatewayRoutes
 from apillon_mcp.emulator.ipfs import IpfsRoutes
+from apillon_mcp.emulator.request_bodies import BodyTooLarge, JsonRefused, parse_json, read_limited, syntax_message
 from apillon_mcp.emulator.s3 import S3Routes
 from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.storage_api import StorageApi
 from apillon_mcp.emulator.wire import iso
 
+API_BODY_LIMIT = 100 * 1024
+"""body-parser's default `limit: '100kb'`, which Nest applies to JSON bodies."""
 IN_PROCESS_BASE_URL = "http://sandbox.invalid"
 """Where the in-process sandbox says it is: `.invalid` never resolves, so its URLs lead nowhere off this process."""
 
@@ -124,22 +126,22 @@ class BrokenResponse(Response):
 
 
 async def _json_body(request: Request) -> dict[str, object]:
-    """What the JSON body parser hands on: parsed objects, `{}` otherwise; bad JSON is a 400 before auth."""
-    raw = await request.body()
+    """What Nest's JSON body parser hands on: parsed objects, `{}` otherwise; a bad or oversized body is a 400 or
+    413 before auth. Only JSON bodies are read at all, up to body-parser's default limit."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json" or not raw.strip():
+    if media_type != "application/json":
+        return {}
+    try:
+        raw = await read_limited(request, API_BODY_LIMIT)
+    except BodyTooLarge as error:
+        raise EmulatedError.unhandled(413, "request entity too large") from error
+    if not raw.strip():
         return {}
     text = raw.decode("utf-8", errors="replace")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise EmulatedError.unhandled(400, _syntax_message(text, error.pos)) from error
+        value = parse_json(text)
+    except JsonRefused as error:
+        raise EmulatedError.unhandled(400, str(error)) from error
     if not isinstance(value, dict | list):  # the parser's strict mode accepts only objects and arrays
-        raise EmulatedError.unhandled(400, _syntax_message(text, len(text) - len(text.lstrip())))
+        raise EmulatedError.unhandled(400, syntax_message(text, len(text) - len(text.lstrip())))
     return value if isinstance(value, dict) else {}
-
-
-def _syntax_message(text: str, position: int) -> str:
-    if position >= len(text):
-        return "Unexpected end of JSON input"
-    return f"Unexpected token {text[position]} in JSON at position {position}"

@@ -4,6 +4,9 @@ A URL is `<base>/s3/<bucketUuid>/<sessionUuid>/<path><fileName>?X-Amz-Algorithm=
 &X-Amz-SignedHeaders=host&X-Amz-Signature=<hmac>`, on the base URL the upload request came in on. The signature
 covers the method, the object and the validity window, so only a PUT to the issued URL within 900 s (emulator
 clock) succeeds. Errors are S3's XML bodies, not Apillon's.
+
+A PUT stores at most `MAX_OBJECT_BYTES`: the emulator keeps every file in its state, where real S3 takes 5 GiB in
+one PUT. A larger one gets S3's own `EntityTooLarge` answer, which gives both sizes, and stores nothing.
 """
 
 import hashlib
@@ -19,9 +22,11 @@ from starlette.routing import BaseRoute, Route
 
 from apillon_mcp.emulator.api import HTTP_METHODS, request_target
 from apillon_mcp.emulator.records import FileUpload
+from apillon_mcp.emulator.request_bodies import BodyTooLarge, read_limited
 from apillon_mcp.emulator.state import EmulatorState
 
 EXPIRES_SECONDS = 900
+MAX_OBJECT_BYTES = 16 * 1024 * 1024
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _PRESIGNED_PARAMETERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _SIGNATURE_MISMATCH = (
@@ -75,9 +80,24 @@ class S3Routes:
         upload = self._state.storage.upload_at(bucket_uuid, session_uuid, s3_key)
         if upload is None:  # the URL was signed for an upload this state no longer has
             return _s3_error(403, "AccessDenied", "Access Denied")
-        upload.content, upload.update_time = await request.body(), now
+        try:
+            content = await read_limited(request, MAX_OBJECT_BYTES)
+        except BodyTooLarge:
+            return _too_large(request.headers.get("content-length"))
+        upload.content, upload.update_time = content, now
         etag = hashlib.md5(upload.content, usedforsecurity=False).hexdigest()
         return Response(b"", headers={"ETag": f'"{etag}"'})
+
+
+def _too_large(declared: str | None) -> Response:
+    """S3's answer to an object over the limit; the proposed size is the declared one when the client sent it."""
+    proposed = [("ProposedSize", declared)] if declared is not None and declared.isdigit() else []
+    return _s3_error(
+        400,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size",
+        [*proposed, ("MaxSizeAllowed", str(MAX_OBJECT_BYTES))],
+    )
 
 
 def _signature(key: bytes, method: str, object_path: str, amz_date: str, expires: str) -> str:

@@ -3,13 +3,13 @@
 DTO checks report at most one error per property (the first failing rule), in property declaration order.
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
 from apillon_mcp.emulator.coercion import js_integer, js_string, js_truthy, utf16_length
 from apillon_mcp.emulator.errors import EmulatedError, FieldError, field_error
+from apillon_mcp.emulator.request_bodies import parse_json
 
 FIELD_NOT_PRESENT = (42200212, "COMPUTING_FIELD_NOT_PRESENT")
 NAME_NOT_VALID = (42200205, "COMPUTING_NAME_NOT_VALID")
@@ -111,7 +111,7 @@ def parse_variables(body: Mapping[str, object]) -> list[dict[str, object]]:
     variables = body.get("variables")
     if isinstance(variables, str):
         try:
-            variables = json.loads(variables)
+            variables = parse_json(variables)
         except ValueError:
             variables = None
     if not isinstance(variables, list) or not variables or not all(map(_is_variable, variables)):
