@@ -35,16 +35,18 @@ IN_PROCESS_BASE_URL = "http://sandbox.invalid"
 """Where the in-process sandbox says it is: `.invalid` never resolves, so its URLs lead nowhere off this process."""
 
 
-def create_emulator(state: EmulatorState, *, base_url: str = IN_PROCESS_BASE_URL) -> Starlette:
+def create_emulator(
+    state: EmulatorState, *, base_url: str = IN_PROCESS_BASE_URL, control_token: str | None = None
+) -> Starlette:
     """The ASGI app serving `state`; mount it, serve it with uvicorn, or drive it through `httpx2.ASGITransport`.
 
     Every URL it hands out (a function's `gatewayUrl`, presigned upload URLs, `/ipfs/` links) starts with
-    `base_url`, whatever Host a request names.
+    `base_url`, whatever Host a request names. With `control_token`, the `/_emulator/` routes ask for it.
     """
     api = ApiDispatcher(state, [*CloudFunctionApi(state).routes(), *StorageApi(state).routes()], base_url)
     return Starlette(
         routes=[
-            Mount("/_emulator", routes=ControlRoutes(state).routes()),
+            Mount("/_emulator", routes=ControlRoutes(state, token=control_token).routes()),
             *GatewayRoutes(state).routes(),
             *S3Routes(state).routes(),
             *IpfsRoutes(state).routes(),

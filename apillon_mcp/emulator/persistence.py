@@ -78,14 +78,20 @@ def open_state(path: Path | None, *, reset: bool = False, clock: Clock | None = 
         ) from error
 
 
-def persistent_emulator(state: EmulatorState, path: Path | None, *, base_url: str = IN_PROCESS_BASE_URL) -> Starlette:
-    """`create_emulator(state, base_url=…)` that, when `path` is set, saves to it now and after every request that
-    changed it.
+def persistent_emulator(
+    state: EmulatorState,
+    path: Path | None,
+    *,
+    base_url: str = IN_PROCESS_BASE_URL,
+    control_token: str | None = None,
+) -> Starlette:
+    """`create_emulator(state, base_url=…, control_token=…)` that, when `path` is set, saves to it now and after
+    every request that changed it.
 
     Raises `StateFileError` when the first save fails. A later failed save is logged and retried after the next
     request; the sandbox goes on serving from memory.
     """
-    app = create_emulator(state, base_url=base_url)
+    app = create_emulator(state, base_url=base_url, control_token=control_token)
     if path is not None:
         state_file = StateFile(state, path)
         state_file.save()

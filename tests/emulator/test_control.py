@@ -1,6 +1,7 @@
 """The `/_emulator/` control routes (reset, clock, faults) and the request log."""
 
 import base64
+from collections.abc import AsyncGenerator
 
 import anyio
 import httpx2
@@ -16,6 +17,7 @@ from apillon_mcp.emulator import (
     Service,
     create_emulator,
 )
+from apillon_mcp.emulator.control import LATEST_CLOCK
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +34,7 @@ async def test_reset_brings_back_a_fresh_state_with_only_the_default_key(
     await client.post("/_emulator/faults", json={"path": "/nowhere"})
     await client.get("/cloud-functions")
 
-    response = await client.post("/_emulator/reset")
+    response = await client.post("/_emulator/reset", json={})
 
     assert response.status_code == 200
     assert (state.functions, state.jobs, state.buckets, state.faults, state.requests) == ({}, {}, {}, [], [])
@@ -300,3 +302,227 @@ async def test_an_unknown_fault_kind_is_refused(client: httpx2.AsyncClient) -> N
 
     assert response.status_code == 400
     assert "kind" in response.json()["error"]
+
+
+def observable(state: EmulatorState) -> tuple[object, ...]:
+    """What a control request could change: keys, functions, faults, credits, the clock."""
+    return (
+        sorted(state.api_keys),
+        sorted(state.functions),
+        [fault.to_json() for fault in state.faults],
+        state.credit_balance(DEFAULT_PROJECT_UUID),
+        state.clock.now(),
+    )
+
+
+CHANGES = [
+    ("/_emulator/reset", b"{}"),
+    ("/_emulator/clock", b'{"advance_seconds": 3600}'),
+    ("/_emulator/credits", b'{"balance": 0}'),
+    ("/_emulator/faults", b'{"path": "/project/credit", "status": 500}'),
+    ("/_emulator/keys", b'{"key": "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "secret": "s", "roles": []}'),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), CHANGES, ids=[path.rsplit("/", 1)[1] for path, _ in CHANGES])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]
+)
+async def test_a_control_post_that_is_not_json_is_refused_and_changes_nothing(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, path: str, body: bytes, content_type: str | None
+) -> None:
+    """What a web page can make a browser send anywhere without asking: a form, plain text, no type at all."""
+    state.create_function("kept")
+    before = observable(state)
+    headers = {} if content_type is None else {"content-type": content_type}
+
+    response = await anonymous.post(path, content=body, headers=headers)
+
+    assert response.status_code == 415
+    assert response.json() == {
+        "error": "control requests must be sent as 'Content-Type: application/json' (the body may be empty)"
+    }
+    assert observable(state) == before
+
+
+TOKEN = "k3p7-control-token-for-tests"
+
+
+@pytest.fixture
+async def guarded(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
+    """Raw HTTP to an emulator whose control routes ask for `TOKEN`."""
+    transport = httpx2.ASGITransport(app=create_emulator(state, control_token=TOKEN))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        yield http
+
+
+@pytest.mark.parametrize(("path", "body"), CHANGES, ids=[path.rsplit("/", 1)[1] for path, _ in CHANGES])
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x"])
+async def test_with_a_control_token_a_request_without_it_is_refused_and_changes_nothing(
+    state: EmulatorState, guarded: httpx2.AsyncClient, path: str, body: bytes, authorization: str | None
+) -> None:
+    state.create_function("kept")
+    before = observable(state)
+    headers = {"content-type": "application/json"}
+    if authorization is not None:
+        headers["authorization"] = authorization
+
+    response = await guarded.post(path, content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer ")
+    assert "Authorization: Bearer <control token>" in response.json()["error"]
+    assert observable(state) == before
+
+
+async def test_with_a_control_token_every_control_route_takes_it(
+    state: EmulatorState, guarded: httpx2.AsyncClient
+) -> None:
+    auth = {"authorization": f"Bearer {TOKEN}"}
+
+    listed = await guarded.get("/_emulator/faults", headers=auth)
+    unlisted = await guarded.get("/_emulator/faults")
+    added = await guarded.post("/_emulator/faults", json={"path": "/x"}, headers=auth)
+    cleared = await guarded.delete("/_emulator/faults", headers=auth)
+    uncleared = await guarded.delete("/_emulator/faults")
+    reset = await guarded.post("/_emulator/reset", headers={**auth, "content-type": "application/json"})
+
+    assert (listed.status_code, unlisted.status_code, uncleared.status_code) == (200, 401, 401)
+    assert (added.json(), cleared.json(), reset.status_code) == ({"pending": 1}, {"pending": 0}, 200)
+
+
+async def test_the_control_token_does_not_open_the_api(guarded: httpx2.AsyncClient) -> None:
+    response = await guarded.get("/cloud-functions", headers={"authorization": f"Bearer {TOKEN}"})
+
+    assert (response.status_code, response.json()["code"]) == (400, 40000003)
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        (b'{"advance_seconds": ' + b"[" * 5000 + b"]" * 5000 + b"}", "more than 64 levels deep"),
+        (b'{"advance_seconds": ' + b"9" * 5000 + b"}", "beyond what a JavaScript number can hold"),
+        (b'{"advance_seconds": NaN}', "Unexpected token N in JSON at position 20"),
+        (b'{"advance_seconds": 1', "Unexpected end of JSON input"),
+    ],
+    ids=["nested", "huge", "nan", "truncated"],
+)
+async def test_a_control_body_that_is_not_usable_json_is_a_400_that_says_why(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, body: bytes, complaint: str
+) -> None:
+    before = state.clock.now()
+
+    response = await anonymous.post("/_emulator/clock", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+    assert complaint in response.json()["error"]
+    assert state.clock.now() == before
+
+
+async def test_a_control_body_over_1_mib_is_a_413(state: EmulatorState, anonymous: httpx2.AsyncClient) -> None:
+    response = await anonymous.post("/_emulator/faults", json={"path": "/x", "body": "x" * (1 << 20)})
+
+    assert response.status_code == 413
+    assert state.faults == []
+
+
+async def test_the_clock_stops_a_year_before_dates_overflow_and_the_state_still_works(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, client: httpx2.AsyncClient
+) -> None:
+    room = (LATEST_CLOCK - state.clock.now()).total_seconds()
+
+    too_far = await anonymous.post("/_emulator/clock", json={"advance_seconds": room + 1})
+    absurd = await anonymous.post("/_emulator/clock", json={"advance_seconds": 1e300})
+    to_the_end = await anonymous.post("/_emulator/clock", json={"advance_seconds": room})
+    past_the_end = await anonymous.post("/_emulator/clock", json={"advance_seconds": 1})
+    created = await client.post("/cloud-functions", json={"name": "at the end of time"})
+    job = await client.post(
+        f"/cloud-functions/{created.json()['data']['functionUuid']}/jobs", json={"name": "j", "scriptCid": SCRIPT}
+    )
+    await anonymous.post("/_emulator/clock", json={"advance_seconds": 0})
+
+    assert (too_far.status_code, absurd.status_code, past_the_end.status_code) == (400, 400, 400)
+    assert too_far.json()["error"] == (
+        f"'advance_seconds' may be at most {room:.0f} now: the clock stops at 9999-01-01T00:00:00.000Z, "
+        "a year before dates overflow"
+    )
+    assert "may be at most 0 now" in past_the_end.json()["error"]
+    assert to_the_end.json() == {"now": "9999-01-01T00:00:00.000Z"}
+    assert (created.status_code, job.status_code) == (201, 201)
+    assert (await client.get("/cloud-functions")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "balance"),
+    [({"add": 500}, 1500), ({"balance": 0}, 0), ({"balance": 250, "project_uuid": DEFAULT_PROJECT_UUID}, 250)],
+    ids=["add", "set", "set-for-project"],
+)
+async def test_credits_can_be_topped_up_or_set(
+    anonymous: httpx2.AsyncClient, client: httpx2.AsyncClient, body: dict[str, object], balance: int
+) -> None:
+    response = await anonymous.post("/_emulator/credits", json=body)
+
+    assert response.json() == {"project_uuid": DEFAULT_PROJECT_UUID, "balance": balance}
+    assert (await client.get("/project/credit")).json()["data"] == {"balance": balance}
+
+
+async def test_credits_of_another_project_are_its_own(state: EmulatorState, anonymous: httpx2.AsyncClient) -> None:
+    other = "c0ffee00-1234-4abc-8def-0123456789ab"
+
+    response = await anonymous.post("/_emulator/credits", json={"add": 1, "project_uuid": other})
+
+    assert response.json() == {"project_uuid": other, "balance": 1001}
+    assert state.credit_balance(DEFAULT_PROJECT_UUID) == 1000
+
+
+async def test_a_top_up_lets_a_project_without_credits_create_a_job_again(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, client: httpx2.AsyncClient
+) -> None:
+    function = state.create_function("f")
+    await anonymous.post("/_emulator/credits", json={"balance": 0})
+    path = f"/cloud-functions/{function.function_uuid}/jobs"
+    refused = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
+
+    await anonymous.post("/_emulator/credits", json={"add": 100})
+    created = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
+
+    assert refused.status_code == 500
+    assert created.status_code == 201
+    assert state.credit_balance(DEFAULT_PROJECT_UUID) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ({}, 'the body must be {"add": <credits>} or {"balance": <credits>}'),
+        ({"add": 1, "balance": 1}, 'the body must be {"add": <credits>}'),
+        ({"top_up": 1}, 'the body must be {"add": <credits>}'),
+        ({"add": 0}, "'add' must be a whole number of credits from 1 to 1000000000"),
+        ({"add": 1.5}, "'add' must be a whole number"),
+        ({"add": "100"}, "'add' must be a whole number"),
+        ({"add": True}, "'add' must be a whole number"),
+        ({"add": 999_999_001}, "the balance would pass 1000000000 credits"),
+        ({"balance": -1}, "'balance' must be a whole number of credits from 0 to 1000000000"),
+        ({"balance": 10**15}, "'balance' must be a whole number"),
+        ({"balance": 1, "project_uuid": "mine"}, "'project_uuid' must be a UUID"),
+        (["add", 1], 'the body must be {"add": <credits>}'),
+    ],
+)
+async def test_a_bad_credits_body_is_a_400_that_says_why_and_changes_nothing(
+    state: EmulatorState, anonymous: httpx2.AsyncClient, body: object, complaint: str
+) -> None:
+    response = await anonymous.post("/_emulator/credits", json=body)
+
+    assert response.status_code == 400
+    assert complaint in response.json()["error"]
+    assert state.credit_balance(DEFAULT_PROJECT_UUID) == 1000
+
+
+async def test_role_names_that_are_not_strings_are_a_400(state: EmulatorState, anonymous: httpx2.AsyncClient) -> None:
+    response = await anonymous.post(
+        "/_emulator/keys",
+        json={"key": "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "secret": "s", "roles": [[["READ"], "COMPUTING"]]},
+    )
+
+    assert response.status_code == 400
+    assert len(state.api_keys) == 1
