@@ -101,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--allow-remote", action="store_true", help="bind a non-loopback address (its credentials are public!)"
     )
+    emulator.add_argument(
+        "--base-url", metavar="URL", help="the URL clients reach it at, which the URLs it hands out start with"
+    )
+    emulator.add_argument(
+        "--allowed-hosts", metavar="H1,H2", default="", help="host names it answers to, besides loopback and --host"
+    )
+    emulator.add_argument(
+        "--allowed-origins", metavar="O1,O2", default="", help="web origins whose pages may call it, e.g. a local app"
+    )
     return parser
 
 
@@ -206,16 +215,29 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _emulator(args: argparse.Namespace) -> int:
+    import os
+
     from apillon_mcp.emulator.persistence import StateFileError
-    from apillon_mcp.emulator.standalone import ServeError, serve
+    from apillon_mcp.emulator.standalone import CONTROL_TOKEN_VARIABLE, Access, ServeError, serve
 
     _log_to_stderr()
     state_path = Path(args.state) if args.state else None
+    access = Access(
+        allow_remote=args.allow_remote,
+        base_url=args.base_url,
+        allowed_hosts=_names(args.allowed_hosts),
+        allowed_origins=_names(args.allowed_origins),
+        control_token=os.environ.get(CONTROL_TOKEN_VARIABLE) or None,
+    )
     try:
-        serve(args.host, args.port, state_path, args.reset, sys.stdout, allow_remote=args.allow_remote)
+        serve(args.host, args.port, state_path, args.reset, sys.stdout, access)
     except (StateFileError, ServeError) as error:
         raise UsageError(str(error)) from None
     return 0
+
+
+def _names(listed: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in listed.split(",") if name.strip())
 
 
 def _log_to_stderr() -> None:

@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -191,3 +192,53 @@ def test_the_banner_says_when_the_state_is_in_memory_and_when_it_listens_beyond_
 
     assert "State: in memory only" in text
     assert "beyond this machine" in text and "loopback address only" not in text
+
+
+async def test_over_a_real_socket_a_rebound_host_is_refused_and_the_token_opens_the_controls(tmp_path: Path) -> None:
+    standalone = prepare("127.0.0.1", 0, tmp_path / "state.json", False)
+    token = {"authorization": f"Bearer {standalone.control_token}"}
+
+    async with running(standalone) as http:
+        rebound = await http.post("/cloud-functions", json={"name": "x"}, headers={"host": "rebind.example"})
+        reset = await http.post("/_emulator/reset", json={}, headers=token, auth=None)
+        tokenless = await http.post("/_emulator/reset", json={}, auth=None)
+
+    assert (rebound.status_code, reset.status_code, tokenless.status_code) == (421, 200, 401)
+    assert standalone.state.functions == {}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "complaint"),
+    [
+        (["--base-url", "ftp://example.org"], {}, "--base-url 'ftp://example.org' is not usable"),
+        (["--allowed-origins", "example.org"], {}, "'example.org' is not an origin"),
+        ([], {"APILLON_EMULATOR_CONTROL_TOKEN": "short"}, "at least 16 characters"),
+    ],
+)
+def test_the_command_refuses_unusable_door_options_with_one_line_and_exit_code_2(
+    tmp_path: Path, arguments: list[str], environment: dict[str, str], complaint: str
+) -> None:
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apillon_mcp",
+            "emulator",
+            "--port",
+            "0",
+            "--state",
+            str(tmp_path / "s.json"),
+            *arguments,
+        ],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("apillon-mcp: ") and complaint in finished.stderr
+    assert len(finished.stderr.strip().splitlines()) == 1
+    assert finished.stdout == ""
+    assert list(tmp_path.iterdir()) == []
