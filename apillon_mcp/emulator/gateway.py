@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from apillon_mcp.emulator.api import HTTP_METHODS, request_target
 from apillon_mcp.emulator.coercion import js_string
 from apillon_mcp.emulator.records import CachedJob, Job, JobStatus, RecordStatus
+from apillon_mcp.emulator.request_bodies import parse_json
 from apillon_mcp.emulator.script_runner import NodeNotFound, ScriptCall, run_script
 from apillon_mcp.emulator.state import GATEWAY_CACHE_SECONDS, EmulatorState
 
@@ -141,15 +142,11 @@ def _processor_key(job: Job) -> str:
 
 
 def _parse_body(text: str) -> object:
-    """`JSON.parse`, falling back to the raw text (which also covers NaN and Infinity, JSON.parse refuses them)."""
+    """`JSON.parse`, falling back to the raw text; so does a body past the emulator's bounds (`request_bodies`)."""
     try:
-        return json.loads(text, parse_constant=_refuse)
+        return parse_json(text)
     except ValueError:
         return text
-
-
-def _refuse(constant: str) -> NoReturn:
-    raise ValueError(constant)
 
 
 def _fail(status: int, message: str) -> NoReturn:

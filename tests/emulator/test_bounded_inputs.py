@@ -1,11 +1,13 @@
 """Bodies no request may crash or bloat the emulator with: nesting, huge numbers, JavaScript's grammar, sizes."""
 
+import json
+import shutil
 from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
 
-from apillon_mcp.emulator import EmulatorState
+from apillon_mcp.emulator import EmulatorState, ManualClock
 from apillon_mcp.emulator.app import API_BODY_LIMIT
 from apillon_mcp.emulator.request_bodies import MAX_DEPTH
 from apillon_mcp.emulator.s3 import MAX_OBJECT_BYTES
@@ -14,6 +16,13 @@ pytestmark = pytest.mark.anyio
 
 SHAPE_E = {"id", "code", "message", "path", "timestamp"}
 JSON = {"content-type": "application/json"}
+ECHO_BODY = """_STD_.ws.open([], () => {
+  _STD_.ws.registerPayloadHandler(({ sender, payload }) => {
+    const request = JSON.parse(Buffer.from(payload, "hex").toString("utf8"));
+    _STD_.ws.send(sender, Buffer.from(JSON.stringify({ body: request.body }), "utf8").toString("hex"));
+  });
+}, () => {});
+"""
 
 
 def nested(depth: int) -> str:
@@ -180,3 +189,24 @@ async def test_an_upload_of_exactly_the_size_limit_is_stored(
 
     assert response.status_code == 200
     assert len(state.storage.uploads[file_uuid].content or b"") == MAX_OBJECT_BYTES
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="the gateway runs scripts with Node.js")
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 5_000 + "]" * 5_000, '{"n": ' + "9" * 5_000 + "}", '{"n": NaN}'],
+    ids=["nested", "huge-number", "nan"],
+)
+async def test_a_gateway_body_past_the_bounds_reaches_the_script_as_text(
+    state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient, body: str
+) -> None:
+    """The gateway hands the script whatever it cannot parse as text, as it does for any body that is not JSON."""
+    function = state.create_function("echo")
+    stored = state.store_file(function.bucket_uuid, "index.js", ECHO_BODY.encode())
+    state.create_job(function.function_uuid, "job", stored.cid_v1)
+    clock.advance(30)
+
+    response = await anonymous.post(f"/gateway/{function.function_uuid}", content=body)
+
+    assert response.status_code == 200
+    assert json.loads(response.text) == {"body": body}
