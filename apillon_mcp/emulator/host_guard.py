@@ -49,7 +49,9 @@ def origin_of(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.username is not None:
+    if parts.scheme.lower() not in ("http", "https") or parts.username is not None:
+        return None
+    if not parts.hostname or host_name(parts.hostname) is None:
         return None
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return None

@@ -116,16 +116,16 @@ def prepare(host: str, port: int, state_path: Path | None, reset: bool, access: 
         )
     token, token_chosen = _control_token(access.control_token)
     configured_url = _configured_base_url(access.base_url)
-    policy = _policy(host, configured_url, access)
+    _policy(host, configured_url, access)  # refuses unusable names before anything is read, written or bound
     state = open_state(state_path, reset=reset)
     listener = listen(host, port)
     base_url = configured_url or _base_url(listener)
     try:
         app = persistent_emulator(state, state_path, base_url=base_url, control_token=token)
+        policy = _policy(host, base_url, access)
     except BaseException:
         listener.close()
         raise
-    policy = HostPolicy(policy.hosts | {_listening_name(base_url)}, policy.origins)
     return Standalone(
         state, HostGuard(app, policy), listener, base_url, state_path, remote, policy, token, token_chosen
     )
@@ -154,7 +154,8 @@ def _configured_base_url(url: str | None) -> str | None:
 
 
 def _policy(host: str, base_url: str | None, access: Access) -> HostPolicy:
-    """Loopback names, the address it listens on (unless all of them), the base URL's host and the allowed ones."""
+    """Loopback names, the address it listens on (unless all of them), the base URL's host and origin, and the
+    allowed ones."""
     hosts = list(access.allowed_hosts)
     if host_name(host) is not None and not _is_unspecified(host):
         hosts.append(host)
@@ -173,12 +174,6 @@ def _is_unspecified(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_unspecified
     except ValueError:
         return False
-
-
-def _listening_name(base_url: str) -> str:
-    name = host_name(base_url.split("://", 1)[1])
-    assert name is not None  # the base URL is built from a socket address or checked by `origin_of`
-    return name
 
 
 def is_loopback(host: str) -> bool:

@@ -228,6 +228,7 @@ async def test_a_configured_base_url_is_used_for_handed_out_urls_and_its_host_an
         (Access(base_url="ftp://example.org"), "--base-url 'ftp://example.org' is not usable"),
         (Access(base_url="http://example.org/apillon"), "--base-url"),
         (Access(base_url="http://user@example.org"), "--base-url"),
+        (Access(base_url="http://évil.example"), "--base-url"),
         (Access(allowed_hosts=("evil.example/x",)), "'evil.example/x' is not a host name"),
         (Access(allowed_origins=("localhost:3000",)), "'localhost:3000' is not an origin"),
         (Access(control_token="short"), "APILLON_EMULATOR_CONTROL_TOKEN must be at least 16 characters"),
