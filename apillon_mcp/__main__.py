@@ -161,15 +161,21 @@ def _connect(settings: Settings, args: argparse.Namespace, *, save: bool = True)
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    missing = settings.missing_credentials()
+    if settings.per_request_credentials and settings.transport != "http":
+        raise UsageError("--per-request-credentials needs --transport http (stdio has no request headers)")
+    missing = [] if settings.per_request_credentials else settings.missing_credentials()
     if missing:
         raise UsageError(
             f"{' and '.join(missing)} not set. Create an API key in the Apillon dashboard and set both variables, "
             "or run `apillon-mcp --emulator` to try the offline sandbox."
         )
-    if settings.per_request_credentials and settings.transport != "http":
-        raise UsageError("--per-request-credentials needs --transport http (stdio has no request headers)")
     _log_to_stderr()
+    logger = logging.getLogger("apillon_mcp")
+    if settings.per_request_credentials and (settings.api_key or settings.api_secret):
+        logger.warning(
+            "APILLON_API_KEY and APILLON_API_SECRET are ignored: with per-request credentials the server holds no "
+            "key and every call uses the one its caller sends"
+        )
     from apillon_mcp.http_transport import HttpConfigError, check_http_settings
     from apillon_mcp.server import build_server
     from apillon_mcp.tools import ToolSelectionError
@@ -181,7 +187,6 @@ def _serve(args: argparse.Namespace) -> int:
         server = build_server(settings, connect)
     except (ToolSelectionError, HttpConfigError) as error:
         raise UsageError(str(error)) from None
-    logger = logging.getLogger("apillon_mcp")
     mode = " read-only" if settings.read_only else ""
     logger.info("apillon-mcp %s%s over %s against %s", __version__, mode, settings.transport, target)
     if settings.transport == "http":
@@ -196,7 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     import anyio
 
-    from apillon_mcp.doctor import configuration_check, passed, render, run_checks
+    from apillon_mcp.doctor import Check, configuration_check, passed, render, run_checks
     from apillon_mcp.tools import ToolSelectionError, select_tools
 
     settings = _settings(args)
@@ -206,9 +211,17 @@ def _doctor(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     missing = settings.missing_credentials()
     target = "the embedded emulator" if settings.emulator else settings.api_url
-    checks = [configuration_check(missing, target)]
+    if missing and settings.per_request_credentials:
+        # Nothing to check without a key: every caller brings their own.
+        detail = f"per-request credentials: the server holds no key, each caller sends theirs; API {target}"
+        fix = "set APILLON_API_KEY and APILLON_API_SECRET to one caller's key to check it and its permissions"
+        checks = [Check("configuration", "warn", detail, fix)]
+    else:
+        checks = [configuration_check(missing, target)]
     if not missing:
-        connect, target = _connect(settings, args, save=False)  # the doctor changes nothing, the sandbox included
+        # The key given is checked as one caller's, with or without per-request credentials.
+        own_key = settings.model_copy(update={"per_request_credentials": False})
+        connect, target = _connect(own_key, args, save=False)  # the doctor changes nothing, the sandbox included
         checks.extend(anyio.run(run_checks, target, connect, tools))
     print(f"apillon-mcp doctor ({len(tools)} tools enabled)\n{render(checks)}")
     return 0 if passed(checks) else 1

@@ -38,9 +38,14 @@ class SandboxTransport(httpx2.ASGITransport):
 
 
 def live_api(settings: Settings) -> Connect:
-    if settings.api_key is None or settings.api_secret is None:
-        raise ValueError("live API access needs APILLON_API_KEY and APILLON_API_SECRET")
-    key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
+    """The client against Apillon on the server's own key; with per-request credentials on none at all, so that
+    nothing can act on a key no caller sent (each call brings its own, see `context.apillon`)."""
+    key: str | None = None
+    secret: str | None = None
+    if not settings.per_request_credentials:
+        if settings.api_key is None or settings.api_secret is None:
+            raise ValueError("live API access needs APILLON_API_KEY and APILLON_API_SECRET")
+        key, secret = settings.api_key.get_secret_value(), settings.api_secret.get_secret_value()
 
     def connect() -> AbstractAsyncContextManager[ApillonClient]:
         return open_client(

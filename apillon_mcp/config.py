@@ -65,8 +65,8 @@ class Settings(BaseSettings):
         return value
 
     def missing_credentials(self) -> list[str]:
-        """The credential variables a server with its own Apillon key still needs."""
-        if self.emulator or self.per_request_credentials:
+        """The credential variables still unset for using the live API on a key of this configuration's own."""
+        if self.emulator:
             return []
         missing = []
         if self.api_key is None or not self.api_key.get_secret_value():

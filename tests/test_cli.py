@@ -1,15 +1,25 @@
-"""The command line: stdio server, credential check, demo."""
+"""The command line: stdio and HTTP servers, start-up checks, doctor, demo."""
 
 import io
 import os
+import re
+import signal
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import httpx2
 import pytest
+from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from apillon_mcp.demo import run_demo
+from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
+from benchmarks.loopback import served
 
 from support import data, text
 
@@ -82,3 +92,93 @@ def test_the_demo_walks_through_every_step_and_shows_no_secret() -> None:
     assert "Replaced the environment" in printed
     assert "Deleted job" in printed
     assert "demo-secret-value" not in printed
+
+
+@asynccontextmanager
+async def http_server(*args: str, env: dict[str, str]) -> AsyncGenerator[tuple[str, list[str]], None]:
+    """`apillon-mcp --transport http --port 0 ARGS` in a subprocess: its base URL once it listens, and (filled in
+    when it has stopped) its stderr lines."""
+    command = [sys.executable, "-m", "apillon_mcp", "--transport", "http", "--port", "0", *args]
+    stderr: list[str] = []
+    with anyio.fail_after(60):
+        async with await anyio.open_process(command, env=env) as process:
+            assert process.stderr is not None
+            lines = BufferedByteReceiveStream(process.stderr)
+            listening = None
+            while listening is None:
+                try:
+                    line = (await lines.receive_until(b"\n", 65536)).decode()
+                except anyio.IncompleteRead:
+                    pytest.fail(f"the server exited before listening: {''.join(stderr)}{lines.buffer.decode()}")
+                stderr.append(line)
+                listening = re.search(r"Uvicorn running on (http://\S+)", line)
+            try:
+                yield listening.group(1), stderr
+            finally:
+                process.send_signal(signal.SIGINT)
+                stderr.extend((await _rest_of(lines)).decode().splitlines())
+                await process.wait()
+
+
+async def _rest_of(stream: BufferedByteReceiveStream) -> bytes:
+    chunks = []
+    try:
+        while True:
+            chunks.append(await stream.receive())
+    except anyio.EndOfStream:
+        return b"".join(chunks)
+
+
+@pytest.mark.anyio
+async def test_per_request_credentials_against_the_live_api_start_without_a_server_key(
+    emulator: EmulatorState,
+) -> None:
+    """The live API here is the emulator on a loopback socket: the server is started without --emulator."""
+    async with served(create_emulator(emulator)) as api:
+        env = {**CLEAN_ENV, "APILLON_API_URL": api}
+        async with http_server("--per-request-credentials", env=env) as (base, stderr):
+            caller = {"X-Apillon-Api-Key": DEFAULT_API_KEY, "X-Apillon-Api-Secret": DEFAULT_API_SECRET}
+            async with (
+                httpx2.AsyncClient(headers=caller, timeout=30) as http,
+                Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+            ):
+                created = await client.call_tool("create_cloud_function", {"name": "per request"})
+            async with Client(f"{base}/mcp") as anonymous:
+                refused = await anonymous.call_tool("list_cloud_functions", {})
+
+    assert data(created)["name"] == "per request"
+    assert [function.name for function in emulator.functions.values()] == ["per request"]
+    assert refused.is_error and "X-Apillon-Api-Key" in text(refused)
+    assert not any("Traceback" in line for line in stderr)
+    assert DEFAULT_API_SECRET not in "".join(stderr)
+
+
+def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "apillon_mcp", "doctor"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_doctor_with_per_request_credentials_and_no_key_says_there_is_nothing_to_check() -> None:
+    finished = doctor({**CLEAN_ENV, "APILLON_MCP_PER_REQUEST_CREDENTIALS": "true"})
+
+    assert finished.returncode == 0, finished.stderr
+    assert "warn" in finished.stdout and "each caller sends theirs" in finished.stdout
+    assert "set APILLON_API_KEY and APILLON_API_SECRET to one caller's key" in finished.stdout
+    assert finished.stderr == ""
+
+
+@pytest.mark.anyio
+async def test_the_doctor_with_per_request_credentials_checks_the_key_it_is_given(emulator: EmulatorState) -> None:
+    async with served(create_emulator(emulator)) as api:
+        env = {
+            **CLEAN_ENV,
+            "APILLON_MCP_PER_REQUEST_CREDENTIALS": "true",
+            "APILLON_API_URL": api,
+            "APILLON_API_KEY": DEFAULT_API_KEY,
+            "APILLON_API_SECRET": DEFAULT_API_SECRET,
+        }
+        finished = await anyio.to_thread.run_sync(doctor, env)
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert f"key {DEFAULT_API_KEY[:8]}… accepted" in finished.stdout
+    assert ("GET", "/project/credit") in emulator.requests
