@@ -1,8 +1,11 @@
 """Helpers shared by the tests."""
 
+import hashlib
 from typing import Any
 
 from mcp.types import CallToolResult, TextContent
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apillon_mcp.emulator import EmulatorState, Role, Service
 
@@ -24,3 +27,28 @@ def add_key_without(emulator: EmulatorState, missing: tuple[Role, Service]) -> t
     key, secret = "0f6a3b2c-9d84-4e1f-a7b5-c3d2e1f09a8b", "Lim1ted#Key9"
     emulator.add_api_key(key, secret, [r for r in ALL_ROLES if r != missing])
     return key, secret
+
+
+class SetsCookies:
+    """An ASGI app in front of another that answers every request with a `Set-Cookie` (a session named after the
+    caller's Authorization header) and records the `Cookie` header each request arrived with."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+        self.cookies_received: list[str | None] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        self.cookies_received.append(headers.get("cookie"))
+        session = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()[:16]
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = f"session={session}; Path=/; HttpOnly".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self._app(scope, receive, send_with_cookie)

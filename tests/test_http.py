@@ -1,7 +1,7 @@
 """Streamable HTTP over a real socket: tokens, Host checks, health, per-request credentials, script_path."""
 
 from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -11,15 +11,16 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
-from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState
+from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from apillon_mcp.http_transport import HttpConfigError, check_http_settings, http_app
 from apillon_mcp.server import build_server
 from benchmarks.loopback import served
 
 from scripts import ECHO
-from support import data, text
+from support import ALL_ROLES, SetsCookies, data, text
 
 pytestmark = pytest.mark.anyio
 
@@ -142,6 +143,34 @@ async def test_per_request_credentials_use_each_callers_key(emulator: EmulatorSt
     assert data(created)["name"] == "mine"
     assert forbidden.is_error and "KEY_READ" in text(forbidden)
     assert other_secret not in text(forbidden)
+
+
+async def test_per_request_callers_share_no_cookies(emulator: EmulatorState) -> None:
+    other_key, other_secret = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", "Other#Key123"
+    emulator.add_api_key(other_key, other_secret, ALL_ROLES, project_uuid="9a8b7c6d-5e4f-4321-8765-43210fedcba9")
+    apillon = SetsCookies(create_emulator(emulator))
+
+    def connect_apillon() -> AbstractAsyncContextManager[ApillonClient]:
+        transport = httpx2.ASGITransport(app=apillon)
+        return open_client(
+            base_url="http://apillon", api_key=None, api_secret=None, user_agent="t/1", transport=transport
+        )
+
+    settings = http_settings(per_request_credentials=True)
+    mine = {"X-Apillon-Api-Key": DEFAULT_API_KEY, "X-Apillon-Api-Secret": DEFAULT_API_SECRET}
+    theirs = {"X-Apillon-Api-Key": other_key, "X-Apillon-Api-Secret": other_secret}
+    async with (
+        served(http_app(build_server(settings, connect_apillon), settings)) as base,
+        connect(base, mine) as me,
+        connect(base, theirs) as them,
+    ):
+        created = await me.call_tool("create_cloud_function", {"name": "mine"})
+        their_listing = await them.call_tool("list_cloud_functions", {})
+        my_listing = await me.call_tool("list_cloud_functions", {})
+
+    assert data(created)["name"] == "mine"
+    assert (data(their_listing)["total"], data(my_listing)["total"]) == (0, 1)
+    assert apillon.cookies_received == [None, None, None]
 
 
 async def test_script_path_is_refused_over_http(emulator: EmulatorState, tmp_path: Path) -> None:

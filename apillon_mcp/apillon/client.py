@@ -6,9 +6,11 @@ import json
 import logging
 import random
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from http.cookiejar import Cookie, CookieJar, CookiePolicy
 from typing import Any, TypeVar
 
 import anyio
@@ -49,6 +51,32 @@ DEFAULT_RETRY = RetryPolicy()
 GATEWAY_READ_LIMIT = 1024 * 1024
 
 
+class _RefuseAllCookies(CookiePolicy):
+    """Nothing is stored, nothing is sent: one HTTP client serves every caller (per-request credentials), so a
+    cookie one caller's answer set must never ride another caller's request. Apillon authenticates each request
+    by its Authorization header and needs none."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = True
+
+    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def return_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: urllib.request.Request) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: urllib.request.Request) -> bool:
+        return False
+
+
+def _no_cookies() -> CookieJar:
+    return CookieJar(policy=_RefuseAllCookies())
+
+
 def new_http_client(
     *,
     base_url: str,
@@ -59,12 +87,13 @@ def new_http_client(
     transport: httpx2.AsyncBaseTransport | None = None,
 ) -> httpx2.AsyncClient:
     """The one HTTP client the server keeps for its lifetime: Basic auth (unless each call brings its own),
-    User-Agent, explicit timeouts."""
+    User-Agent, explicit timeouts, no cookies."""
     auth = httpx2.BasicAuth(api_key, api_secret) if api_key is not None and api_secret is not None else None
     return httpx2.AsyncClient(
         base_url=base_url,
         auth=auth,
         headers={"User-Agent": user_agent, "Accept": "application/json"},
+        cookies=_no_cookies(),
         timeout=timeout,
         transport=transport,
     )
@@ -73,8 +102,11 @@ def new_http_client(
 def new_public_client(
     *, user_agent: str, timeout: httpx2.Timeout = DEFAULT_TIMEOUT, transport: httpx2.AsyncBaseTransport | None = None
 ) -> httpx2.AsyncClient:
-    """The client for URLs that must never see Apillon credentials: presigned uploads and function gateways."""
-    return httpx2.AsyncClient(headers={"User-Agent": user_agent}, timeout=timeout, transport=transport)
+    """The client for URLs that must never see Apillon credentials: presigned uploads and function gateways.
+    It keeps no cookies either: gateways run their owners' code, and this one client serves every caller."""
+    return httpx2.AsyncClient(
+        headers={"User-Agent": user_agent}, cookies=_no_cookies(), timeout=timeout, transport=transport
+    )
 
 
 @asynccontextmanager

@@ -24,7 +24,7 @@ from apillon_mcp.apillon import (
 from apillon_mcp.apillon.retry import NO_RETRIES
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
 
-from support import add_key_without
+from support import ALL_ROLES, SetsCookies, add_key_without
 
 pytestmark = pytest.mark.anyio
 
@@ -280,3 +280,22 @@ async def test_uuid_path_arguments_cannot_reshape_the_url(
     with pytest.raises(ValueError):
         await apillon.delete_job(bad)
     assert emulator.requests == []
+
+
+async def test_no_cookie_set_for_one_caller_goes_out_with_another_callers_request(emulator: EmulatorState) -> None:
+    other_key, other_secret = "5d4c3b2a-1f0e-4d9c-8b7a-695847362514", "Other#Key123"
+    emulator.add_api_key(other_key, other_secret, ALL_ROLES, project_uuid="9a8b7c6d-5e4f-4321-8765-43210fedcba9")
+    server = SetsCookies(create_emulator(emulator))
+    transport = httpx2.ASGITransport(app=server)
+    async with open_client(
+        base_url=BASE, api_key=None, api_secret=None, user_agent="test/1", transport=transport, retry=NO_RETRIES
+    ) as shared:
+        mine = shared.with_credentials(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+        theirs = shared.with_credentials(other_key, other_secret)
+        function = await mine.create_cloud_function("fn")
+        await theirs.list_cloud_functions()
+        await mine.call_gateway(function.gateway_url, "/", body={})
+        await theirs.call_gateway(function.gateway_url, "/", body={})
+        await mine.list_cloud_functions()
+
+    assert server.cookies_received == [None] * 5
