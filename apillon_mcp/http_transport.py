@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+WS_POLICY_VIOLATION = 1008
 
 
 class HttpConfigError(ValueError):
@@ -47,25 +48,37 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 class BearerTokenGate:
-    """Lets /healthz through, and everything else only with `Authorization: Bearer <token>` (constant-time check)."""
+    """Lets /healthz through, and everything else only with `Authorization: Bearer <token>` (constant-time check).
+
+    Only HTTP requests reach the app behind it (and the server's lifespan events): MCP is served over plain HTTP,
+    so a WebSocket is refused whatever it carries, before anything behind the gate sees it.
+    """
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self._app = app
         self._token = token.encode() if token is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            if scope["path"] == HEALTH_PATH:
-                await JSONResponse({"status": "ok", "version": __version__})(scope, receive, send)
-                return
-            if self._token is not None and not self._authorised(Headers(scope=scope)):
-                response = JSONResponse(
-                    {"error": "unauthorized", "error_description": "send 'Authorization: Bearer <APILLON_MCP_TOKEN>'"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="apillon-mcp"'},
-                )
-                await response(scope, receive, send)
-                return
+        if scope["type"] == "lifespan":
+            await self._app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            # Closing before accepting makes the server answer the handshake with 403.
+            await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": "MCP is served over HTTP"})
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
+        if scope["path"] == HEALTH_PATH:
+            await JSONResponse({"status": "ok", "version": __version__})(scope, receive, send)
+            return
+        if self._token is not None and not self._authorised(Headers(scope=scope)):
+            response = JSONResponse(
+                {"error": "unauthorized", "error_description": "send 'Authorization: Bearer <APILLON_MCP_TOKEN>'"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="apillon-mcp"'},
+            )
+            await response(scope, receive, send)
+            return
         await self._app(scope, receive, send)
 
     def _authorised(self, headers: Headers) -> bool:

@@ -10,12 +10,13 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from starlette.types import Message, Receive, Scope, Send
 
 from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
-from apillon_mcp.http_transport import HttpConfigError, check_http_settings, http_app
+from apillon_mcp.http_transport import BearerTokenGate, HttpConfigError, check_http_settings, http_app
 from apillon_mcp.server import build_server
 from benchmarks.loopback import served
 
@@ -188,6 +189,60 @@ async def test_script_path_is_refused_over_http(emulator: EmulatorState, tmp_pat
 
     assert answer.is_error
     assert "script_path is refused" in text(answer)
+
+
+def websocket_scope(headers: list[tuple[bytes, bytes]]) -> Scope:
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/mcp",
+        "raw_path": b"/mcp",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+        "subprotocols": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "headers", [[], [(b"authorization", f"Bearer {TOKEN}".encode())]], ids=["without the token", "with the token"]
+)
+async def test_a_websocket_is_refused_before_anything_behind_the_gate_sees_it(
+    emulator: EmulatorState, headers: list[tuple[bytes, bytes]]
+) -> None:
+    reached: list[Scope] = []
+    sent: list[Message] = []
+
+    async def behind(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope)
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await BearerTokenGate(behind, TOKEN)(websocket_scope(headers), receive, send)
+    for settings in (http_settings(), http_settings(http_token=TOKEN)):
+        await http_app(build_server(settings, sandbox_api(emulator)), settings)(websocket_scope(headers), receive, send)
+
+    assert reached == []
+    assert [(m["type"], m["code"]) for m in sent] == [("websocket.close", 1008)] * 3
+    assert emulator.requests == []
+
+
+async def test_an_unknown_kind_of_connection_is_refused() -> None:
+    async def behind(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("reached the app behind the gate")
+
+    async def receive() -> Message:
+        raise AssertionError("nothing is read")
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is sent")
+
+    with pytest.raises(ValueError, match="unsupported ASGI scope type 'webtransport'"):
+        await BearerTokenGate(behind, TOKEN)({"type": "webtransport", "path": "/mcp"}, receive, send)
 
 
 @pytest.mark.parametrize(
