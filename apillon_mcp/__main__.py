@@ -118,18 +118,43 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     from apillon_mcp.config import Settings
 
-    flags = {
-        name: getattr(args, name)
-        for name in ("emulator", "emulator_state", "read_only", "tools", "transport", "host", "port", "allowed_hosts")
-        if hasattr(args, name)
-    }
+    flags = {name: getattr(args, name) for name in _FLAG_SETTINGS if hasattr(args, name)}
     if hasattr(args, "per_request_credentials"):
         flags["per_request_credentials"] = True
     try:
         return Settings(**flags)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        # Each problem names what sets it, never the value given (it may be a secret).
+        problems = "; ".join(f"{_setting_name(e['loc'])} {_reason(e['msg'])}" for e in error.errors())
         raise UsageError(f"invalid configuration: {problems}") from None
+
+
+_FLAG_SETTINGS = (
+    "emulator",
+    "emulator_state",
+    "read_only",
+    "tools",
+    "transport",
+    "host",
+    "port",
+    "allowed_hosts",
+    "per_request_credentials",
+)
+
+
+def _setting_name(location: tuple[int | str, ...]) -> str:
+    from apillon_mcp.config import Settings
+
+    field = str(location[0]) if location else ""
+    if field not in Settings.model_fields:
+        return "a setting"
+    flag = f" (--{field.replace('_', '-')})" if field in _FLAG_SETTINGS else ""
+    return f"{Settings.variable(field)}{flag}"
+
+
+def _reason(message: str) -> str:
+    reason = message.removeprefix("Value error, ")
+    return reason if reason != message else f"is invalid: {reason[:1].lower()}{reason[1:]}"
 
 
 def _state_path(settings: Settings) -> Path | None:

@@ -14,6 +14,8 @@ from apillon_mcp.apillon.retry import RetryPolicy
 
 Names = Annotated[tuple[str, ...] | None, NoDecode]
 
+MIN_CONFIRMATION_KEY_BYTES = 16
+
 
 def _env(name: str, variable: str) -> Any:
     return AliasChoices(name, variable)
@@ -63,6 +65,31 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("tools")
+    @classmethod
+    def _names_a_tool(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # An empty selection would serve a server with no tools at all, which is never what was meant.
+        if value is not None and not value:
+            raise ValueError("names no tool: list the tools to register (a,b,c), or leave it unset for all of them")
+        return value
+
+    @field_validator("confirmation_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_CONFIRMATION_KEY_BYTES:
+            raise ValueError(
+                f"is too short: use at least {MIN_CONFIRMATION_KEY_BYTES} random bytes, the same on every replica "
+                "(e.g. the output of `openssl rand -hex 32`)"
+            )
+        return value
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable that sets `field`."""
+        alias = cls.model_fields[field].validation_alias
+        assert isinstance(alias, AliasChoices)
+        return str(alias.choices[-1])
 
     def missing_credentials(self) -> list[str]:
         """The credential variables still unset for using the live API on a key of this configuration's own."""

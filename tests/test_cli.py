@@ -17,6 +17,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from apillon_mcp.__main__ import main
 from apillon_mcp.demo import run_demo
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from benchmarks.loopback import served
@@ -78,6 +79,47 @@ def test_with_only_a_key_the_missing_secret_is_named() -> None:
     assert finished.returncode == 2
     assert "APILLON_API_SECRET not set" in finished.stderr
     assert "7f3c9a52" not in finished.stderr
+
+
+SHORT_KEY = "fifteen-bytes!!"
+
+
+@pytest.mark.parametrize(
+    ("environment", "argv", "message"),
+    [
+        ({"APILLON_MCP_CONFIRMATION_KEY": SHORT_KEY}, [], "APILLON_MCP_CONFIRMATION_KEY is too short: use at least 16"),
+        ({"APILLON_MCP_CONFIRMATION_KEY": ""}, [], "APILLON_MCP_CONFIRMATION_KEY is too short"),
+        ({"APILLON_TOOLS": ""}, [], "APILLON_TOOLS (--tools) names no tool"),
+        ({"APILLON_TOOLS": " , "}, [], "APILLON_TOOLS (--tools) names no tool"),
+        ({}, ["--tools", ""], "APILLON_TOOLS (--tools) names no tool"),
+        ({}, ["--port", "70000"], "APILLON_MCP_PORT (--port) is invalid: input should be less than or equal to 65535"),
+        ({"APILLON_MCP_CONFIRMATION_KEY": SHORT_KEY}, ["doctor"], "APILLON_MCP_CONFIRMATION_KEY is too short"),
+        ({"APILLON_TOOLS": ""}, ["doctor"], "APILLON_TOOLS (--tools) names no tool"),
+    ],
+)
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_a_bad_setting_stops_the_start_with_exit_2_and_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environment: dict[str, str],
+    argv: list[str],
+    message: str,
+    transport: str,
+) -> None:
+    for name in [name for name in os.environ if name.startswith("APILLON_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"APILLON_EMULATOR": "1", "APILLON_MCP_TRANSPORT": transport, **environment}.items():
+        monkeypatch.setenv(name, value)
+
+    code = main(argv)
+
+    printed = capsys.readouterr()
+    assert code == 2
+    assert printed.out == ""
+    assert printed.err.startswith("apillon-mcp: invalid configuration: ")
+    assert message in printed.err
+    assert len(printed.err.strip().splitlines()) == 1
+    assert SHORT_KEY not in printed.err
 
 
 def test_the_demo_walks_through_every_step_and_shows_no_secret() -> None:
