@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -17,6 +16,7 @@ from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
 from apillon_mcp.context import ApillonServer, AppState
 from apillon_mcp.instructions import instructions_for
+from apillon_mcp.keys import ServerKeys
 from apillon_mcp.tools import select_tools
 
 Connect = Callable[[], AbstractAsyncContextManager[ApillonClient]]
@@ -35,8 +35,8 @@ def build_server(
     Raises `ToolSelectionError` when the selection names unknown tools.
     """
     tools = select_tools(read_only=settings.read_only, names=settings.tools)
-    key = settings.confirmation_key.get_secret_value().encode() if settings.confirmation_key else None
-    guard = ConfirmationGuard(key or secrets.token_bytes(32), clock=clock)
+    keys = ServerKeys.from_setting(settings.confirmation_key)
+    guard = ConfirmationGuard(keys.confirmation, clock=clock)
     jobs = JobLocator()
 
     @asynccontextmanager
@@ -60,6 +60,7 @@ def build_server(
         instructions=instructions_for([tool.name for tool in tools], read_only=settings.read_only),
         lifespan=lifespan,
         tools=[tool.build() for tool in tools],
+        request_state_security=keys.request_state_security(ttl=settings.elicitation_timeout_seconds),
     )
     resources.register(mcp)
     prompts.register(mcp, tools=[tool.name for tool in tools])

@@ -1,10 +1,15 @@
 """Helpers shared by the tests."""
 
 import hashlib
+import itertools
+from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 from mcp.types import CallToolResult, TextContent
 from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apillon_mcp.emulator import EmulatorState, Role, Service
@@ -52,3 +57,40 @@ class SetsCookies:
             await send(message)
 
         await self._app(scope, receive, send_with_cookie)
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    upstream: int
+    """Which upstream answered: its index in the proxy's list."""
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class RoundRobinProxy:
+    """A reverse proxy that sends each HTTP request to the next of its upstreams in turn, as a round-robin load
+    balancer does, and logs which one answered each request."""
+
+    _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"})
+
+    def __init__(self, upstreams: list[str]) -> None:
+        self._upstreams = upstreams
+        self._next = itertools.cycle(range(len(upstreams)))
+        self.log: list[Forwarded] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        request = Request(scope, receive)
+        body = await request.body()
+        upstream = next(self._next)
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in self._HOP_BY_HOP]
+        self.log.append(Forwarded(upstream, headers, body))
+        url = f"{self._upstreams[upstream]}{request.url.path}"
+        async with httpx2.AsyncClient(timeout=30) as http:
+            answer = await http.request(request.method, url, params=request.query_params, headers=headers, content=body)
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in self._HOP_BY_HOP | {"content-encoding"}}
+        await Response(answer.content, status_code=answer.status_code, headers=kept)(scope, receive, send)
