@@ -15,6 +15,7 @@ from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
 from apillon_mcp.context import ApillonServer, AppState
+from apillon_mcp.form_replies import OneUsePerReply
 from apillon_mcp.instructions import instructions_for
 from apillon_mcp.keys import ServerKeys
 from apillon_mcp.tools import select_tools
@@ -62,6 +63,8 @@ def build_server(
         tools=[tool.build() for tool in tools],
         request_state_security=keys.request_state_security(ttl=settings.elicitation_timeout_seconds),
     )
+    # Outermost, so that it sees each form reply's state still sealed by the SDK.
+    mcp.middleware.insert(0, OneUsePerReply(ttl=settings.elicitation_timeout_seconds))
     resources.register(mcp)
     prompts.register(mcp, tools=[tool.name for tool in tools])
     return mcp

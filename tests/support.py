@@ -74,9 +74,11 @@ class RoundRobinProxy:
     _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"})
 
     def __init__(self, upstreams: list[str]) -> None:
-        self._upstreams = upstreams
+        self.upstreams = upstreams
         self._next = itertools.cycle(range(len(upstreams)))
         self.log: list[Forwarded] = []
+        self.url = ""
+        """Where the proxy itself listens, once it is served."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -89,7 +91,7 @@ class RoundRobinProxy:
         upstream = next(self._next)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in self._HOP_BY_HOP]
         self.log.append(Forwarded(upstream, headers, body))
-        url = f"{self._upstreams[upstream]}{request.url.path}"
+        url = f"{self.upstreams[upstream]}{request.url.path}"
         async with httpx2.AsyncClient(timeout=30) as http:
             answer = await http.request(request.method, url, params=request.query_params, headers=headers, content=body)
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in self._HOP_BY_HOP | {"content-encoding"}}

@@ -2,14 +2,18 @@
 
 A confirmation form on protocol 2026-07-28 is a question in one HTTP request's answer and the user's reply in the
 client's next request, which the balancer may send to another replica: replicas that share
-APILLON_MCP_CONFIRMATION_KEY must each accept what another sealed.
+APILLON_MCP_CONFIRMATION_KEY must each accept what another sealed. Replicas share no state, so each accepts a
+consent (a token, a form's reply) once: what that allows is pinned here as the README states it.
 """
 
 import json
+import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
+import httpx2
 import mcp.types as types
 import pytest
 from mcp import Client
@@ -28,15 +32,20 @@ pytestmark = pytest.mark.anyio
 
 CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 SHARED_KEY = "one-key-for-every-replica-0123456789"
+TOKEN = re.compile(r'confirmation_token="([^"]+)"')
 
 
 @asynccontextmanager
-async def balanced(emulator: EmulatorState, keys: Sequence[str | None]) -> AsyncGenerator[RoundRobinProxy, None]:
+async def balanced(
+    emulator: EmulatorState, keys: Sequence[str | None], *, per_request_credentials: bool = False
+) -> AsyncGenerator[RoundRobinProxy, None]:
     """One replica per key, each on its own loopback port, behind a round-robin proxy (its URL: `proxy.url`)."""
     async with AsyncExitStack() as stack:
         upstreams = []
         for key in keys:
-            settings = Settings(emulator=True, transport="http", confirmation_key=key)
+            settings = Settings(
+                emulator=True, transport="http", confirmation_key=key, per_request_credentials=per_request_credentials
+            )
             server = build_server(settings, sandbox_api(emulator))
             upstreams.append(await stack.enter_async_context(served(http_app(server, settings))))
         proxy = RoundRobinProxy(upstreams)
@@ -98,3 +107,44 @@ async def test_without_a_shared_key_the_other_replica_refuses_the_form_and_nothi
     assert emulator.jobs[job_uuid].job_status == JobStatus.MATCHED
     (asked_on, _), (answered_on, _) = tool_calls(proxy.log)
     assert asked_on != answered_on
+
+
+def token_of(answer: types.CallToolResult) -> str:
+    match = TOKEN.search(text(answer))
+    assert match is not None, text(answer)
+    return match.group(1)
+
+
+def actions(emulator: EmulatorState, marker: str) -> int:
+    """How many destructive requests reached Apillon: `marker` is "/jobs/" (DELETE) or "/environment" (POST)."""
+    return sum(1 for method, path in emulator.requests if method in ("DELETE", "POST") and marker in path)
+
+
+async def resend(url: str, forwarded: Forwarded) -> dict[str, Any]:
+    """The same request again, byte for byte, as a client retrying it (or anyone who copied it) would send it."""
+    headers = [(name, value) for name, value in forwarded.headers if name.lower() != "host"]
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(f"{url}/mcp", content=forwarded.body, headers=headers)
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def test_a_form_reply_sent_again_is_refused_by_the_replica_that_took_it(emulator: EmulatorState) -> None:
+    function = emulator.create_function("svc")
+    arguments = {"function_uuid": function.function_uuid, "variables": {"API_URL": "https://example.org"}}
+
+    async with balanced(emulator, [SHARED_KEY]) as proxy:
+        async with Client(f"{proxy.url}/mcp", elicitation_callback=accept) as client:
+            done = await client.call_tool("set_cloud_function_environment", arguments)
+        (reply,) = [forwarded for forwarded in proxy.log if b'"requestState"' in forwarded.body]
+        again = (await resend(proxy.url, reply))["result"]
+        message = json.loads(reply.body)
+        message["params"]["requestState"] = message["params"]["requestState"][:-4] + "AAAA"
+        forged = replace(reply, body=json.dumps(message).encode())
+        forgeries = [(await resend(proxy.url, forged))["error"]["message"] for _ in range(2)]
+
+    assert not done.is_error, text(done)
+    assert again["isError"] is True
+    assert again["content"][0]["text"].startswith("Not done: this reply to a confirmation form")
+    assert forgeries == ["Invalid or expired requestState"] * 2
+    assert actions(emulator, "/environment") == 1
