@@ -12,9 +12,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import RequestStateSecurity
 from pydantic import SecretStr
+
+from apillon_mcp.context import CREDENTIAL_HEADERS
 
 # A label per use, so that neither key reveals anything about the other.
 _REQUEST_STATE_LABEL = b"apillon-mcp/request-state/v1"
@@ -32,6 +36,14 @@ class ServerKeys:
         secret = configured.get_secret_value().encode() if configured is not None else secrets.token_bytes(32)
         return cls(confirmation=secret, request_state=hmac.digest(secret, _REQUEST_STATE_LABEL, hashlib.sha256))
 
-    def request_state_security(self, *, ttl: float) -> RequestStateSecurity:
-        """The SDK's sealing of `requestState` under this key; a form must be answered within `ttl` seconds."""
-        return RequestStateSecurity(keys=[self.request_state], ttl=ttl)
+    def request_state_security(self, *, ttl: float, per_caller: bool) -> RequestStateSecurity:
+        """The SDK's sealing of `requestState` under this key: a form must be answered within `ttl` seconds and,
+        `per_caller` (per-request credentials), by the caller it was asked of, as a token is bound to its caller."""
+        return RequestStateSecurity(keys=[self.request_state], ttl=ttl, bind_principal=_caller if per_caller else None)
+
+
+def _caller(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """The API key (not the secret) the request names, the one its tools act with."""
+    headers = getattr(ctx.request, "headers", None)
+    key = headers.get(CREDENTIAL_HEADERS[0]) if headers is not None else None
+    return key if isinstance(key, str) else None

@@ -61,7 +61,9 @@ def build_server(
         instructions=instructions_for([tool.name for tool in tools], read_only=settings.read_only),
         lifespan=lifespan,
         tools=[tool.build() for tool in tools],
-        request_state_security=keys.request_state_security(ttl=settings.elicitation_timeout_seconds),
+        request_state_security=keys.request_state_security(
+            ttl=settings.elicitation_timeout_seconds, per_caller=settings.per_request_credentials
+        ),
     )
     # Outermost, so that it sees each form reply's state still sealed by the SDK.
     mcp.middleware.insert(0, OneUsePerReply(ttl=settings.elicitation_timeout_seconds))

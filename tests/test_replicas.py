@@ -17,16 +17,17 @@ import httpx2
 import mcp.types as types
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
-from apillon_mcp.emulator import EmulatorState, JobStatus
+from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, JobStatus
 from apillon_mcp.http_transport import http_app
 from apillon_mcp.server import build_server
 from benchmarks.loopback import served
 
-from support import Forwarded, RoundRobinProxy, text
+from support import ALL_ROLES, Forwarded, RoundRobinProxy, text
 
 pytestmark = pytest.mark.anyio
 
@@ -147,4 +148,30 @@ async def test_a_form_reply_sent_again_is_refused_by_the_replica_that_took_it(em
     assert again["isError"] is True
     assert again["content"][0]["text"].startswith("Not done: this reply to a confirmation form")
     assert forgeries == ["Invalid or expired requestState"] * 2
+    assert actions(emulator, "/environment") == 1
+
+
+async def test_with_per_request_credentials_a_form_reply_counts_only_for_the_caller_who_was_asked(
+    emulator: EmulatorState,
+) -> None:
+    other_key, other_secret = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", "Other#Key123"
+    emulator.add_api_key(other_key, other_secret, ALL_ROLES)
+    function = emulator.create_function("svc")
+    arguments = {"function_uuid": function.function_uuid, "variables": {"API_URL": "https://example.org"}}
+    mine = {"X-Apillon-Api-Key": DEFAULT_API_KEY, "X-Apillon-Api-Secret": DEFAULT_API_SECRET}
+
+    async with balanced(emulator, [SHARED_KEY, SHARED_KEY], per_request_credentials=True) as proxy:
+        async with (
+            httpx2.AsyncClient(headers=mine, timeout=30) as http,
+            Client(streamable_http_client(f"{proxy.url}/mcp", http_client=http), elicitation_callback=accept) as me,
+        ):
+            done = await me.call_tool("set_cloud_function_environment", arguments)
+        (reply,) = [forwarded for forwarded in proxy.log if b'"requestState"' in forwarded.body]
+        other_replica = proxy.upstreams[1 - reply.upstream]
+        theirs = [(name, value) for name, value in reply.headers if not name.lower().startswith("x-apillon-api-")]
+        theirs += [("X-Apillon-Api-Key", other_key), ("X-Apillon-Api-Secret", other_secret)]
+        copied = await resend(other_replica, replace(reply, headers=theirs))
+
+    assert not done.is_error, text(done)
+    assert copied["error"]["message"] == "Invalid or expired requestState"
     assert actions(emulator, "/environment") == 1
