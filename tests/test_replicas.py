@@ -130,6 +130,22 @@ async def resend(url: str, forwarded: Forwarded) -> dict[str, Any]:
     return answer
 
 
+async def test_a_token_issued_by_one_replica_is_accepted_by_another(emulator: EmulatorState) -> None:
+    job_uuid = live_job(emulator)
+
+    async with balanced(emulator, [SHARED_KEY, SHARED_KEY]) as proxy, Client(f"{proxy.url}/mcp") as client:
+        asked = await client.call_tool("delete_cloud_function_job", {"job_uuid": job_uuid})
+        done = await client.call_tool(
+            "delete_cloud_function_job", {"job_uuid": job_uuid, "confirmation_token": token_of(asked)}
+        )
+
+    assert text(asked).startswith("Confirmation required: ")
+    assert not done.is_error, text(done)
+    assert emulator.jobs[job_uuid].job_status == JobStatus.DELETED
+    (issued_on, _), (redeemed_on, _) = tool_calls(proxy.log)
+    assert issued_on != redeemed_on
+
+
 async def test_a_form_reply_sent_again_is_refused_by_the_replica_that_took_it(emulator: EmulatorState) -> None:
     function = emulator.create_function("svc")
     arguments = {"function_uuid": function.function_uuid, "variables": {"API_URL": "https://example.org"}}
@@ -175,3 +191,45 @@ async def test_with_per_request_credentials_a_form_reply_counts_only_for_the_cal
     assert not done.is_error, text(done)
     assert copied["error"]["message"] == "Invalid or expired requestState"
     assert actions(emulator, "/environment") == 1
+
+
+async def test_a_token_is_accepted_once_per_replica_and_only_for_what_was_confirmed(emulator: EmulatorState) -> None:
+    """Two replicas can each act once on one token: the same tool, arguments and caller, while the state matches.
+
+    The emulator clock stands still here, so the function's updateTime does not change when its environment is
+    replaced: the second replica sees the state the token was issued for, as it does when two redemptions race.
+    """
+    job_uuid = live_job(emulator)
+    function = emulator.create_function("env")
+    confirmed = {"API_URL": "https://example.org"}
+    replacing = {"function_uuid": function.function_uuid, "variables": confirmed}
+    delete = {"job_uuid": job_uuid}
+
+    async with balanced(emulator, [SHARED_KEY, SHARED_KEY]) as proxy:
+        first, second = proxy.upstreams
+        async with Client(f"{first}/mcp") as on_first, Client(f"{second}/mcp") as on_second:
+            replace_token = token_of(await on_first.call_tool("set_cloud_function_environment", replacing))
+            delete_token = token_of(await on_first.call_tool("delete_cloud_function_job", delete))
+            replaced = [
+                await replica.call_tool(
+                    "set_cloud_function_environment", {**replacing, "confirmation_token": replace_token}
+                )
+                for replica in (on_first, on_first, on_second, on_second)
+            ]
+            other_values = await on_second.call_tool(
+                "set_cloud_function_environment",
+                {**replacing, "variables": {"API_URL": "https://evil.example"}, "confirmation_token": replace_token},
+            )
+            deleted = [
+                await replica.call_tool("delete_cloud_function_job", {**delete, "confirmation_token": delete_token})
+                for replica in (on_first, on_second)
+            ]
+
+    assert [answer.is_error for answer in replaced] == [False, True, False, True]
+    assert "already used" in text(replaced[1]) and "already used" in text(replaced[3])
+    assert other_values.is_error and "issued for another call" in text(other_values)
+    assert actions(emulator, "/environment") == 2
+    assert emulator.functions[function.function_uuid].variables == [{"key": "API_URL", "value": confirmed["API_URL"]}]
+    assert [answer.is_error for answer in deleted] == [False, True]
+    assert "No live job" in text(deleted[1])
+    assert actions(emulator, "/jobs/") == 1
