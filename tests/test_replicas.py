@@ -146,6 +146,7 @@ async def test_a_token_issued_by_one_replica_is_accepted_by_another(emulator: Em
     assert issued_on != redeemed_on
 
 
+@pytest.mark.attacks
 async def test_a_form_reply_sent_again_is_refused_by_the_replica_that_took_it(emulator: EmulatorState) -> None:
     function = emulator.create_function("svc")
     arguments = {"function_uuid": function.function_uuid, "variables": {"API_URL": "https://example.org"}}
@@ -167,6 +168,7 @@ async def test_a_form_reply_sent_again_is_refused_by_the_replica_that_took_it(em
     assert actions(emulator, "/environment") == 1
 
 
+@pytest.mark.attacks
 async def test_with_per_request_credentials_a_form_reply_counts_only_for_the_caller_who_was_asked(
     emulator: EmulatorState,
 ) -> None:
@@ -193,6 +195,7 @@ async def test_with_per_request_credentials_a_form_reply_counts_only_for_the_cal
     assert actions(emulator, "/environment") == 1
 
 
+@pytest.mark.attacks
 async def test_a_token_is_accepted_once_per_replica_and_only_for_what_was_confirmed(emulator: EmulatorState) -> None:
     """Two replicas can each act once on one token: the same tool, arguments and caller, while the state matches.
 
