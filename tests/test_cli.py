@@ -175,9 +175,10 @@ async def _rest_of(stream: BufferedByteReceiveStream) -> bytes:
 async def test_per_request_credentials_against_the_live_api_start_without_a_server_key(
     emulator: EmulatorState,
 ) -> None:
-    """The live API here is the emulator on a loopback socket: the server is started without --emulator."""
+    """The live API here is the emulator on a loopback socket: the server is started without --emulator. A server
+    key left in the environment is ignored, with a warning."""
     async with served(create_emulator(emulator)) as api:
-        env = {**CLEAN_ENV, "APILLON_API_URL": api}
+        env = {**CLEAN_ENV, "APILLON_API_URL": api, "APILLON_API_KEY": DEFAULT_API_KEY, "APILLON_API_SECRET": "Srv#Key"}
         async with http_server("--per-request-credentials", env=env) as (base, stderr):
             caller = {"X-Apillon-Api-Key": DEFAULT_API_KEY, "X-Apillon-Api-Secret": DEFAULT_API_SECRET}
             async with (
@@ -192,7 +193,8 @@ async def test_per_request_credentials_against_the_live_api_start_without_a_serv
     assert [function.name for function in emulator.functions.values()] == ["per request"]
     assert refused.is_error and "X-Apillon-Api-Key" in text(refused)
     assert not any("Traceback" in line for line in stderr)
-    assert DEFAULT_API_SECRET not in "".join(stderr)
+    assert any("APILLON_API_KEY and APILLON_API_SECRET are ignored" in line for line in stderr)
+    assert "Srv#Key" not in "".join(stderr) and DEFAULT_API_SECRET not in "".join(stderr)
 
 
 def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
