@@ -113,22 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    from pydantic import ValidationError
-
-    from apillon_mcp.config import Settings
-
-    flags = {name: getattr(args, name) for name in _FLAG_SETTINGS if hasattr(args, name)}
-    if hasattr(args, "per_request_credentials"):
-        flags["per_request_credentials"] = True
-    try:
-        return Settings(**flags)
-    except ValidationError as error:
-        # Each problem names what sets it, never the value given (it may be a secret).
-        problems = "; ".join(f"{_setting_name(e['loc'])} {_reason(e['msg'])}" for e in error.errors())
-        raise UsageError(f"invalid configuration: {problems}") from None
-
-
+# The settings a command-line flag can set (it wins over the environment variable).
 _FLAG_SETTINGS = (
     "emulator",
     "emulator_state",
@@ -140,6 +125,20 @@ _FLAG_SETTINGS = (
     "allowed_hosts",
     "per_request_credentials",
 )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
+    from apillon_mcp.config import Settings
+
+    flags = {name: getattr(args, name) for name in _FLAG_SETTINGS if hasattr(args, name)}
+    try:
+        return Settings(**flags)
+    except ValidationError as error:
+        # Each problem names what sets it, never the value given (it may be a secret).
+        problems = "; ".join(f"{_setting_name(e['loc'])} {_reason(e['msg'])}" for e in error.errors())
+        raise UsageError(f"invalid configuration: {problems}") from None
 
 
 def _setting_name(location: tuple[int | str, ...]) -> str:

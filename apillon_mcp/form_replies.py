@@ -8,7 +8,6 @@ sealed state a call has brought, for as long as the SDK would accept it, and ref
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -22,17 +21,17 @@ class OneUsePerReply:
     """Server middleware; it must run outside the SDK's request-state boundary, where each reply's state is still
     sealed and so unique (the plain state is the same for every form asked about the same call)."""
 
-    def __init__(self, *, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, ttl: float) -> None:
         self._ttl = ttl
-        self._clock = clock
         self._seen: dict[str, float] = {}
+        """Each sealed state received, with when it may be forgotten (the SDK no longer accepts it by then)."""
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         params = ctx.params or {}
         sealed = params.get("requestState") if ctx.method == "tools/call" else None
         if not isinstance(sealed, str):
             return await call_next(ctx)
-        now = self._clock()
+        now = time.monotonic()
         for state in [state for state, until in self._seen.items() if until <= now]:
             del self._seen[state]
         if sealed in self._seen:
@@ -43,7 +42,7 @@ class OneUsePerReply:
             return await call_next(ctx)
         except MCPError as error:
             if error.data == _REJECTED_BY_THE_SDK:
-                del self._seen[sealed]  # not a state this server sealed: nothing to remember
+                self._seen.pop(sealed, None)  # not a state this server sealed: nothing to remember
             raise
 
 
