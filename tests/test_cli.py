@@ -81,6 +81,14 @@ def test_with_only_a_key_the_missing_secret_is_named() -> None:
     assert "7f3c9a52" not in finished.stderr
 
 
+def only_apillon_variables(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]) -> None:
+    """These APILLON_ variables set, and no other."""
+    for name in [name for name in os.environ if name.startswith("APILLON_")]:
+        monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
 SHORT_KEY = "fifteen-bytes!!"
 
 
@@ -106,10 +114,7 @@ def test_a_bad_setting_stops_the_start_with_exit_2_and_one_clear_line(
     message: str,
     transport: str,
 ) -> None:
-    for name in [name for name in os.environ if name.startswith("APILLON_")]:
-        monkeypatch.delenv(name)
-    for name, value in {"APILLON_EMULATOR": "1", "APILLON_MCP_TRANSPORT": transport, **environment}.items():
-        monkeypatch.setenv(name, value)
+    only_apillon_variables(monkeypatch, {"APILLON_EMULATOR": "1", "APILLON_MCP_TRANSPORT": transport, **environment})
 
     code = main(argv)
 
@@ -197,32 +202,37 @@ async def test_per_request_credentials_against_the_live_api_start_without_a_serv
     assert "Srv#Key" not in "".join(stderr) and DEFAULT_API_SECRET not in "".join(stderr)
 
 
-def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "apillon_mcp", "doctor"]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+def test_the_doctor_with_per_request_credentials_and_no_key_says_there_is_nothing_to_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    only_apillon_variables(monkeypatch, {"APILLON_MCP_PER_REQUEST_CREDENTIALS": "true"})
 
+    code = main(["doctor"])
 
-def test_the_doctor_with_per_request_credentials_and_no_key_says_there_is_nothing_to_check() -> None:
-    finished = doctor({**CLEAN_ENV, "APILLON_MCP_PER_REQUEST_CREDENTIALS": "true"})
-
-    assert finished.returncode == 0, finished.stderr
-    assert "warn" in finished.stdout and "each caller sends theirs" in finished.stdout
-    assert "set APILLON_API_KEY and APILLON_API_SECRET to one caller's key" in finished.stdout
-    assert finished.stderr == ""
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "warn" in printed.out and "each caller sends theirs" in printed.out
+    assert "set APILLON_API_KEY and APILLON_API_SECRET to one caller's key" in printed.out
+    assert printed.err == ""
 
 
 @pytest.mark.anyio
-async def test_the_doctor_with_per_request_credentials_checks_the_key_it_is_given(emulator: EmulatorState) -> None:
+async def test_the_doctor_with_per_request_credentials_checks_the_key_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], emulator: EmulatorState
+) -> None:
     async with served(create_emulator(emulator)) as api:
-        env = {
-            **CLEAN_ENV,
-            "APILLON_MCP_PER_REQUEST_CREDENTIALS": "true",
-            "APILLON_API_URL": api,
-            "APILLON_API_KEY": DEFAULT_API_KEY,
-            "APILLON_API_SECRET": DEFAULT_API_SECRET,
-        }
-        finished = await anyio.to_thread.run_sync(doctor, env)
+        only_apillon_variables(
+            monkeypatch,
+            {
+                "APILLON_MCP_PER_REQUEST_CREDENTIALS": "true",
+                "APILLON_API_URL": api,
+                "APILLON_API_KEY": DEFAULT_API_KEY,
+                "APILLON_API_SECRET": DEFAULT_API_SECRET,
+            },
+        )
+        code = await anyio.to_thread.run_sync(main, ["doctor"])
 
-    assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert f"key {DEFAULT_API_KEY[:8]}… accepted" in finished.stdout
+    printed = capsys.readouterr()
+    assert code == 0, printed.out + printed.err
+    assert f"key {DEFAULT_API_KEY[:8]}… accepted" in printed.out
     assert ("GET", "/project/credit") in emulator.requests
