@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         description="MCP server for Apillon Cloud Functions. Without a command it serves MCP (stdio by default), "
         "with APILLON_API_KEY, APILLON_API_SECRET and APILLON_API_URL.",
     )
-    parser.add_argument("--version", action="version", version=f"apillon-mcp {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"apillon-mcp {__version__}")
     _option(parser, "--transport", "stdio (default) or streamable HTTP", choices=["stdio", "http"])
     _option(parser, "--host", "HTTP: address to bind (default 127.0.0.1)")
     _option(parser, "--port", "HTTP: port (default 8000)", type=int)

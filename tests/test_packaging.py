@@ -1,24 +1,33 @@
-"""server.json, pyproject, README and the tool list agree; the wheel carries prompts, docs and the shim."""
+"""server.json, pyproject, README and the tool list agree; the installed wheel carries and loads every file."""
 
 import json
-import os
 import re
 import subprocess
 import sys
-import tomllib
+import sysconfig
 import zipfile
 from pathlib import Path
 
 import jsonschema
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
-ROOT = Path(__file__).resolve().parent.parent
+from apillon_mcp.__main__ import main
+from apillon_mcp.tools import ALL_TOOLS
+
+from support import data
+from wheels import ROOT, build_wheel, outside_environment, packaged_files, sha256, version
+
 SCHEMA = ROOT / "tests" / "fixtures" / "server.schema.2025-12-11.json"
 
 
 def server_json() -> dict[str, object]:
     return json.loads((ROOT / "server.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def declared_variables() -> dict[str, dict[str, object]]:
+    (package,) = server_json()["packages"]  # type: ignore[misc]
+    return {variable["name"]: variable for variable in package["environmentVariables"]}
 
 
 def test_server_json_is_valid_against_the_registry_schema() -> None:
@@ -27,12 +36,20 @@ def test_server_json_is_valid_against_the_registry_schema() -> None:
 
 def test_versions_agree_and_the_readme_carries_the_registry_marker() -> None:
     manifest = server_json()
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     (package,) = manifest["packages"]  # type: ignore[misc]
 
-    assert manifest["version"] == package["version"] == version
+    assert manifest["version"] == package["version"] == version()
     assert package["identifier"] == "apillon-mcp" and package["transport"] == {"type": "stdio"}
     assert f"mcp-name: {manifest['name']}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_the_version_flag_prints_the_package_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([flag])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"apillon-mcp {version()}\n"
 
 
 # Settings of the HTTP deployment only; the registry package runs over stdio.
@@ -47,8 +64,7 @@ HTTP_ONLY = {
 
 
 def test_every_stdio_setting_is_declared_and_secrets_are_marked() -> None:
-    (package,) = server_json()["packages"]  # type: ignore[misc]
-    declared = {variable["name"]: variable for variable in package["environmentVariables"]}
+    declared = declared_variables()
     read = set(re.findall(r'"(APILLON_[A-Z_]+)"', (ROOT / "apillon_mcp" / "config.py").read_text(encoding="utf-8")))
 
     assert set(declared) == read - HTTP_ONLY
@@ -75,28 +91,109 @@ async def test_the_readme_tool_table_matches_tools_list(mcp: Client) -> None:
         assert all(argument in row for argument in arguments), (tool.name, arguments)
 
 
-def test_the_wheel_carries_prompts_docs_and_the_script_shim(tmp_path: Path) -> None:
-    from hatchling.builders.wheel import WheelBuilder
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("dist"))
 
-    wheel = Path(next(iter(WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"]))))
+
+def test_the_wheel_carries_every_file_of_the_package_the_prompts_and_the_type_marker(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        archive.extractall(tmp_path / "site")
 
+    assert not set(packaged_files()) - names, "left out of the wheel (git-ignored? see [tool.hatch.build])"
     assert {f"apillon_mcp/prompt_files/{p.name}" for p in (ROOT / "prompts").glob("*.md")} <= names
-    assert {"apillon_mcp/docs/script-contract.md", "apillon_mcp/emulator/acurast_shim.js"} <= names
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from apillon_mcp.prompts import load_prompts, prompts_folder;"
-            "print(prompts_folder()); print(sorted(p.name for p in load_prompts()))",
-        ],
-        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    ).stdout.splitlines()
-    assert loaded[0].startswith(str(tmp_path / "site"))
-    assert loaded[1] == "['deploy_function', 'rotate_environment', 'troubleshoot_function']"
+    assert {"apillon_mcp/py.typed", "apillon_mcp/docs/script-contract.md"} <= names
+    assert any(name.startswith("apillon_mcp/") and name.endswith(".js") for name in names), "the script runner shim"
+
+
+class FreshVenv:
+    """A new virtual environment holding the wheel, and nothing of the source tree."""
+
+    def __init__(self, root: Path, wheel: Path) -> None:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+        self.python = next(path for path in (root / "bin" / "python", root / "Scripts" / "python.exe") if path.exists())
+        paths = json.loads(self.run("import json, sysconfig; print(json.dumps(sysconfig.get_paths()))"))
+        self.root, self.site_packages, self.scripts = root, Path(paths["purelib"]), Path(paths["scripts"])
+        install = ["install", "--quiet", "--no-deps", "--no-index", str(wheel)]
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(self.python), *install],
+            check=True,
+            env=outside_environment(),
+        )
+        # The dependencies come from this test run's environment (appended to sys.path, after the venv's own
+        # site-packages, where the wheel is), so the test needs no network; the `registry` tests install them.
+        dependencies = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        (self.site_packages / "dependencies.pth").write_text("\n".join(sorted(dependencies)) + "\n", encoding="utf-8")
+
+    def run(self, code: str, *args: str) -> str:
+        return subprocess.run(
+            [str(self.python), "-c", code, *args],
+            env=outside_environment(),
+            cwd=self.python.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> FreshVenv:
+    return FreshVenv(tmp_path_factory.mktemp("fresh") / "venv", wheel)
+
+
+LOAD_EVERY_FILE = """
+import hashlib, json, sys
+from importlib.resources import files
+import apillon_mcp
+from apillon_mcp.prompts import load_prompts, prompts_folder
+from apillon_mcp.resources import script_contract
+
+root = files("apillon_mcp")
+print(json.dumps({
+    "module": apillon_mcp.__file__,
+    "version": apillon_mcp.__version__,
+    "prompts_folder": str(prompts_folder()),
+    "prompts": sorted(prompt.name for prompt in load_prompts()),
+    "script_contract": script_contract(),
+    "files": {
+        name: hashlib.sha256(root.joinpath(name.removeprefix("apillon_mcp/")).read_bytes()).hexdigest()
+        for name in json.loads(sys.argv[1])
+    },
+}))
+"""
+
+
+def test_every_data_file_loads_from_the_installed_wheel_outside_the_source_tree(venv: FreshVenv) -> None:
+    data_files = {name: path for name, path in packaged_files().items() if path.suffix != ".py"}
+
+    loaded = json.loads(venv.run(LOAD_EVERY_FILE, json.dumps(sorted(data_files))))
+
+    assert Path(loaded["module"]).is_relative_to(venv.site_packages)
+    assert Path(loaded["prompts_folder"]).is_relative_to(venv.site_packages)
+    assert loaded["version"] == version()
+    assert loaded["prompts"] == sorted(path.stem for path in (ROOT / "prompts").glob("*.md"))
+    assert loaded["script_contract"] == (ROOT / "apillon_mcp" / "docs" / "script-contract.md").read_text("utf-8")
+    assert loaded["files"] == {name: sha256(path) for name, path in data_files.items()}
+    assert "apillon_mcp/py.typed" in loaded["files"]
+
+
+@pytest.mark.anyio
+async def test_the_installed_command_serves_tools_prompts_and_the_script_contract(venv: FreshVenv) -> None:
+    command = next(venv.scripts.glob("apillon-mcp*"))
+    server = StdioServerParameters(
+        command=str(command),
+        args=["--emulator", "--emulator-state", ":memory:"],
+        env=outside_environment(),
+        cwd=venv.root,
+    )
+
+    async with Client(server) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+        contract = await client.read_resource("apillon://docs/script-contract")
+        created = await client.call_tool("create_cloud_function", {"name": "from the wheel"})
+
+    assert tools == {tool.name for tool in ALL_TOOLS}
+    assert prompts == {path.stem for path in (ROOT / "prompts").glob("*.md")}
+    assert "_STD_.ws.send" in getattr(contract.contents[0], "text", "")
+    assert data(created)["name"] == "from the wheel"
