@@ -13,6 +13,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from apillon_mcp.__main__ import main
+from apillon_mcp.apillon.permissions import Permission, Role, Service
 from apillon_mcp.tools import ALL_TOOLS
 
 from support import data
@@ -70,6 +71,39 @@ def test_every_stdio_setting_is_declared_and_secrets_are_marked() -> None:
     assert set(declared) == read - HTTP_ONLY
     for name in ("APILLON_API_KEY", "APILLON_API_SECRET", "APILLON_MCP_CONFIRMATION_KEY"):
         assert declared[name].get("isSecret") is True
+
+
+def test_the_key_and_secret_are_not_required_because_the_sandbox_needs_neither() -> None:
+    declared = declared_variables()
+
+    for name in ("APILLON_API_KEY", "APILLON_API_SECRET"):
+        assert declared[name]["isRequired"] is False
+        assert "Not needed with APILLON_EMULATOR=true" in str(declared[name]["description"])
+    sandbox = declared["APILLON_EMULATOR"]
+    assert sandbox["format"] == "boolean" and sandbox["default"] == "false"
+    assert "--emulator" in str(sandbox["description"]) and "no key" in str(sandbox["description"])
+
+
+def permissions_phrase(needed: set[Permission]) -> str:
+    """Every role the tools need, per service, as the descriptions of the key spell them out."""
+
+    def listed(words: list[str]) -> str:
+        return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+    parts = [
+        f"{listed([role.title for role in Role if Permission(role, service) in needed])} on {service.value}"
+        for service in Service
+        if any(permission.service is service for permission in needed)
+    ]
+    return ", and ".join(parts)
+
+
+def test_every_description_of_the_key_names_each_permission_the_tools_use() -> None:
+    phrase = permissions_phrase({permission for tool in ALL_TOOLS for permission in tool.needs})
+
+    assert phrase == "Read, Write and Execute on Computing, and Read and Execute on Storage"
+    assert phrase in str(declared_variables()["APILLON_API_KEY"]["description"])
+    assert phrase in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.anyio
