@@ -17,7 +17,7 @@ from apillon_mcp.apillon.permissions import Permission, Role, Service
 from apillon_mcp.tools import ALL_TOOLS
 
 from support import data
-from wheels import ROOT, build_wheel, outside_environment, packaged_files, sha256, version
+from wheels import ROOT, build_wheel, bundle_manifest, outside_environment, packaged_files, sha256, version
 
 SCHEMA = ROOT / "tests" / "fixtures" / "server.schema.2025-12-11.json"
 
@@ -39,7 +39,7 @@ def test_versions_agree_and_the_readme_carries_the_registry_marker() -> None:
     manifest = server_json()
     (package,) = manifest["packages"]  # type: ignore[misc]
 
-    assert manifest["version"] == package["version"] == version()
+    assert manifest["version"] == package["version"] == bundle_manifest()["version"] == version()
     assert package["identifier"] == "apillon-mcp" and package["transport"] == {"type": "stdio"}
     assert f"mcp-name: {manifest['name']}" in (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -100,9 +100,12 @@ def permissions_phrase(needed: set[Permission]) -> str:
 
 def test_every_description_of_the_key_names_each_permission_the_tools_use() -> None:
     phrase = permissions_phrase({permission for tool in ALL_TOOLS for permission in tool.needs})
+    bundle = bundle_manifest()
 
     assert phrase == "Read, Write and Execute on Computing, and Read and Execute on Storage"
     assert phrase in str(declared_variables()["APILLON_API_KEY"]["description"])
+    assert phrase in bundle["user_config"]["api_key"]["description"]
+    assert phrase in bundle["long_description"]
     assert phrase in (ROOT / "README.md").read_text(encoding="utf-8")
 
 

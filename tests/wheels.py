@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -43,6 +44,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def bundle_manifest() -> dict[str, Any]:
+    return json.loads((ROOT / "bundle" / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 def outside_environment(extra: Mapping[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
     """This process's environment for a child that must find nothing of this checkout: no APILLON_* settings, no
     PYTHONPATH, and no PATH entry that holds an `apillon-mcp` command; variables starting with `drop` left out."""
@@ -54,3 +59,26 @@ def outside_environment(extra: Mapping[str, str] | None = None, *, drop: tuple[s
 
 def _holds_the_command(directory: str) -> bool:
     return any((Path(directory) / name).exists() for name in ("apillon-mcp", "apillon-mcp.exe"))
+
+
+def as_the_host_starts(manifest: Mapping[str, Any], folder: Path, choices: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's `mcp_config` with `${__dirname}` and each `${user_config.NAME}` filled in as the host does:
+    the user's choice, else the option's default (JSON text for booleans and numbers)."""
+    options = manifest.get("user_config", {})
+    values = {"__dirname": str(folder)}
+    for name, option in options.items():
+        value = choices.get(name, option.get("default"))
+        if value is not None:
+            values[f"user_config.{name}"] = value if isinstance(value, str) else json.dumps(value)
+
+    def fill(text: str) -> str:
+        for placeholder, value in values.items():
+            text = text.replace(f"${{{placeholder}}}", value)
+        return text
+
+    config = manifest["server"]["mcp_config"]
+    return {
+        "command": fill(config["command"]),
+        "args": [fill(argument) for argument in config.get("args", [])],
+        "env": {name: fill(value) for name, value in config.get("env", {}).items()},
+    }
