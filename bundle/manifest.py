@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp.types import GetPromptResult, TextContent
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = REPO_ROOT / "bundle" / "manifest.json"
@@ -68,6 +67,7 @@ def write() -> bool:
 
 async def _surface() -> tuple[list[Json], list[Json]]:
     from apillon_mcp.config import Settings
+    from apillon_mcp.prompts import load_prompts
     from apillon_mcp.server import build_server
 
     def never_connect() -> AbstractAsyncContextManager[Any]:
@@ -77,21 +77,15 @@ async def _surface() -> tuple[list[Json], list[Json]]:
     server = build_server(Settings(emulator=True, read_only=False, tools=None), never_connect)
     listed = await server.list_tools()
     tools = [{"name": tool.name, "description": _one_line(tool.description or "")} for tool in listed]
+    # The text is the prompt's template with each argument standing for itself, as the manifest's
+    # `${arguments.NAME}` placeholder: rendering through the server would reject such values.
+    templates = {prompt.name: prompt.template for prompt in load_prompts()}
     prompts = []
     for prompt in await server.list_prompts():
         arguments = [argument.name for argument in prompt.arguments or []]
-        # Rendered with each argument standing for itself, as the manifest's `${arguments.NAME}` placeholder.
-        rendered = await server.get_prompt(prompt.name, {name: f"${{arguments.{name}}}" for name in arguments})
-        assert isinstance(rendered, GetPromptResult), prompt.name
-        (message,) = rendered.messages
-        assert isinstance(message.content, TextContent), prompt.name
+        text = templates[prompt.name].substitute({name: f"${{arguments.{name}}}" for name in arguments})
         prompts.append(
-            {
-                "name": prompt.name,
-                "description": prompt.description or "",
-                "arguments": arguments,
-                "text": message.content.text,
-            }
+            {"name": prompt.name, "description": prompt.description or "", "arguments": arguments, "text": text}
         )
     return tools, prompts
 
