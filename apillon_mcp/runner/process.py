@@ -1,0 +1,324 @@
+"""One script in one isolated Node.js process, behind the `_STD_` shim, taking gateway calls until it ends.
+
+The child runs `node <permission flags> --max-old-space-size=N -e <shim>` with an empty environment and reads no
+file: the script and its `_STD_.env` come through stdin. Two reader threads drain its stdout (the shim's messages)
+and stderr (what the script prints), so a process nobody is calling never blocks on a full pipe, and a call is
+answered as soon as its reply arrives, in whichever event loop is waiting for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import IO, Any
+
+import anyio
+import anyio.from_thread
+from anyio.lowlevel import EventLoopToken, current_token
+
+from apillon_mcp.runner.node import NodeRuntime, child_environment
+from apillon_mcp.runner.outcome import Exited, Reply, Thrown
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MEMORY_MB = 128
+# Stand-in public keys of the websocket peers: the gateway's client (the `sender` a script replies to) and the
+# processor running the job (the `recipient`).
+GATEWAY_CLIENT_KEY = "02" + hashlib.sha256(b"apillon-emulator gateway client").hexdigest()
+LOCAL_PROCESSOR_KEY = "03" + hashlib.sha256(b"apillon-mcp local runner").hexdigest()
+
+_LINE_KEPT = 4000
+_TAIL_LINES = 20
+_EXIT_WAIT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a script's process starts with; a job whose launch changes (its variables) needs a new process."""
+
+    script: bytes
+    env: Mapping[str, str] = field(default_factory=dict)
+    job_id: int | None = None
+    sender: str = GATEWAY_CLIENT_KEY
+    recipient: str = LOCAL_PROCESSOR_KEY
+    memory_mb: int = DEFAULT_MEMORY_MB
+
+
+class ProcessEnded(Exception):
+    """The process is gone (or going): it takes no more calls."""
+
+
+class PendingCall:
+    """A payload for the script, made in the event loop that waits for it; `result` is set once `wait()` returns."""
+
+    def __init__(self) -> None:
+        self.call_id = 0
+        self.result: Reply | Thrown | Exited | None = None
+        self._event = anyio.Event()
+        self._token: EventLoopToken = current_token()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+    def resolve(self, result: Reply | Thrown | Exited) -> None:
+        """From a reader thread: the first result stands; the waiting event loop is woken if it still runs."""
+        if self.result is not None:
+            return
+        self.result = result
+        try:
+            anyio.from_thread.run_sync(self._event.set, token=self._token)
+        except Exception:  # the caller's event loop has ended; nobody waits any more
+            logger.debug("a script reply arrived after its caller had gone")
+
+
+class ScriptProcess:
+    """A started, isolated Node process running `launch.script`; `on_output` receives each line it prints.
+
+    Blocking methods (`start`, `submit`, `cancel`, `responsive`, `stop`) belong in worker threads.
+    """
+
+    def __init__(
+        self,
+        runtime: NodeRuntime,
+        launch: Launch,
+        on_output: Callable[[str], None],
+        on_end: Callable[[Thrown | Exited], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.launch = launch
+        self._on_output = on_output
+        self._on_end = on_end
+        self._marker = secrets.token_hex(16).encode()
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._calls: dict[int, PendingCall] = {}
+        self._pings: dict[int, threading.Event] = {}
+        self._next_id = 1
+        self._thrown: Thrown | None = None
+        self._tail: list[str] = []
+        self._end: Thrown | Exited | None = None
+        self._ended = threading.Event()
+        self._stopping = False
+        self._popen = subprocess.Popen(
+            command_line(runtime, launch.memory_mb),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=child_environment(),
+            cwd=tempfile.gettempdir(),
+        )
+        _forbid_core_dumps(self._popen.pid)
+        assert self._popen.stdout is not None and self._popen.stderr is not None
+        self._output_reader = _thread(self._read_output, self._popen.stderr)
+        self._message_reader = _thread(self._read_messages, self._popen.stdout)
+        init = {
+            "mode": "serve",
+            "marker": self._marker.decode(),
+            "script": decode_script(launch.script),
+            "env": dict(launch.env),
+            "jobId": launch.job_id,
+            "sender": launch.sender,
+            "recipient": launch.recipient,
+        }
+        with suppress(ProcessEnded):  # Node failed at once: the reader reports how it ended
+            self._write(init)
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._ended.is_set() and not self._stopping
+
+    @property
+    def end(self) -> Thrown | Exited | None:
+        """How the process ended, once it has."""
+        return self._end
+
+    def submit(self, call: PendingCall, payload: str) -> None:
+        """Deliver `payload` (the gateway's JSON text) as `call`; a process that has ended answers it with its end."""
+        with self._lock:
+            call.call_id = self._next_id
+            self._next_id += 1
+            end = self._end
+            if end is None:
+                self._calls[call.call_id] = call
+        if end is not None:
+            call.resolve(end)
+            return
+        with suppress(ProcessEnded):  # the reader resolves the call when it sees the process end
+            self._write({"call": call.call_id, "payload": payload.encode().hex()})
+
+    def cancel(self, call: PendingCall) -> None:
+        """Forget a call nobody waits for any more, so a late reply cannot answer another one."""
+        with self._lock:
+            self._calls.pop(call.call_id, None)
+        with suppress(ProcessEnded):
+            self._write({"cancel": call.call_id})
+
+    def responsive(self, within: float) -> bool:
+        """Whether the script's event loop answers a ping within `within` seconds (a busy loop never does)."""
+        answered = threading.Event()
+        with self._lock:
+            ping_id = self._next_id
+            self._next_id += 1
+            self._pings[ping_id] = answered
+        try:
+            self._write({"ping": ping_id})
+            return answered.wait(within)
+        except ProcessEnded:
+            return False
+        finally:
+            with self._lock:
+                self._pings.pop(ping_id, None)
+
+    def stop(self) -> None:
+        """Kill the process and wait for it and its readers; every pending call ends with the process."""
+        self._stopping = True
+        if self._popen.poll() is None:
+            self._popen.kill()
+        self._popen.wait()
+        self._message_reader.join(_EXIT_WAIT_SECONDS)
+        self._output_reader.join(_EXIT_WAIT_SECONDS)
+        self._close_pipes()
+
+    def kill(self) -> None:
+        """Kill without waiting: for when nothing can wait any more (the interpreter is exiting)."""
+        self._stopping = True
+        if self._popen.poll() is None:
+            self._popen.kill()
+
+    def _close_pipes(self) -> None:
+        with self._write_lock:
+            for stream in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
+                if stream is not None:
+                    with suppress(OSError):
+                        stream.close()
+
+    def _write(self, message: dict[str, Any]) -> None:
+        stdin = self._popen.stdin
+        assert stdin is not None
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        with self._write_lock:
+            try:
+                stdin.write(line)
+                stdin.flush()
+            except (OSError, ValueError) as error:  # a closed pipe: the process has gone
+                raise ProcessEnded from error
+
+    def _read_messages(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.rstrip(b"\r\n")
+            if line.startswith(self._marker):
+                self._handle(json.loads(line[len(self._marker) :]))
+            elif line:
+                self._output(line)
+        self._finish()
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        if "reply" in message:
+            with self._lock:
+                call = self._calls.pop(message["reply"], None)
+            if call is not None:
+                call.resolve(Reply(bytes.fromhex(message["payload"])))
+        elif "pong" in message:
+            with self._lock:
+                answered = self._pings.get(message["pong"])
+            if answered is not None:
+                answered.set()
+        elif "error" in message:
+            error = message["error"]
+            self._thrown = Thrown(
+                name=str(error.get("name")),
+                message=str(error.get("message")),
+                line=error.get("line"),
+                column=error.get("column"),
+            )
+
+    def _finish(self) -> None:
+        """stdout closed: the process is ending (or the script closed it, which leaves it useless: kill it)."""
+        try:
+            code = self._popen.wait(_EXIT_WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            code = self._popen.wait()
+        self._output_reader.join(_EXIT_WAIT_SECONDS)
+        self._close_pipes()
+        end: Thrown | Exited = self._thrown or Exited(code, self._describe_exit(code))
+        with self._lock:
+            self._end = end
+            self._ended.set()
+            calls = list(self._calls.values())
+            self._calls.clear()
+        if self._on_end is not None and not self._stopping:
+            self._on_end(end)
+        for call in calls:
+            call.resolve(end)
+
+    def _describe_exit(self, code: int) -> str:
+        if self._stopping:
+            return "stopped by the runner"
+        if any("heap out of memory" in line or "Reached heap limit" in line for line in self._tail):
+            return f"ran out of memory (the limit is {self.launch.memory_mb} MB)"
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        if code != 0 and self._tail:
+            return f"exited with code {code} (its last output: {self._tail[-1][:300]})"
+        return f"exited with code {code}"
+
+    def _read_output(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            self._output(raw.rstrip(b"\r\n"))
+
+    def _output(self, raw: bytes) -> None:
+        line = raw[:_LINE_KEPT].decode("utf-8", errors="replace")
+        self._tail = [*self._tail[-(_TAIL_LINES - 1) :], line]
+        self._on_output(line)
+
+
+def command_line(runtime: NodeRuntime, memory_mb: int) -> list[str]:
+    """`node`, its isolation flags, the heap limit, and the shim as inline code: Node reads no file at all."""
+    return [runtime.path, *runtime.isolation_flags(), f"--max-old-space-size={memory_mb}", "-e", shim_source()]
+
+
+@functools.cache
+def shim_source() -> str:
+    return files("apillon_mcp.runner").joinpath("shim.js").read_text(encoding="utf-8")
+
+
+def decode_script(script: bytes) -> str:
+    """The script as Node's loader reads a file: UTF-8, invalid bytes replaced (a BOM is dropped by the shim)."""
+    return script.decode("utf-8", errors="replace")
+
+
+def _thread(target: Callable[[IO[bytes]], None], stream: IO[bytes]) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stream,), name="apillon-script-reader", daemon=True)
+    thread.start()
+    return thread
+
+
+def _forbid_core_dumps(pid: int) -> None:
+    """A crashing script must not leave a core file holding its variables on disk."""
+    if sys.platform == "linux":
+        import resource
+
+        try:
+            resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
+        except OSError:
+            logger.debug("could not turn off core dumps of script process %s", pid)
