@@ -65,6 +65,26 @@ def test_the_body_is_json_else_text_else_null(body: bytes | None, seen: object) 
     assert payload(body=body)["body"] == seen
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 5_000 + "]" * 5_000, "[" * 65 + "]" * 65, '{"n": ' + "9" * 5_000 + "}", '{"n": 1e400}', '{"n": NaN}'],
+    ids=["nested-very-deep", "nested-past-the-bound", "huge-integer", "huge-float", "nan"],
+)
+def test_a_body_past_the_bounds_reaches_the_script_as_text(body: str) -> None:
+    assert payload(body=body.encode())["body"] == body
+
+
+def test_a_body_within_the_bounds_is_parsed() -> None:
+    body = "[" * 64 + "1.5e3, -2, 12345678901234567890" + "]" * 64
+
+    seen = payload(body=body.encode())["body"]
+
+    for _ in range(63):
+        assert isinstance(seen, list) and len(seen) == 1
+        seen = seen[0]
+    assert seen == [1500.0, -2, 12345678901234567890]
+
+
 def test_the_path_and_query_as_api_gateways_proxy_event_has_them() -> None:
     built = payload(path="/prices/btc", query=[("currency", "eur"), ("tag", "a"), ("tag", "b")])
 
