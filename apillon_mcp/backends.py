@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,23 +72,32 @@ def sandbox_api(
 
     With `state_path` the emulator saves its state there after each change. Without a key the client uses the
     emulator's default key, which holds every role. `sleep` paces retries (tests make it advance the emulator clock).
+    The processes running the sandbox's scripts stop when the last client opened by `connect` closes.
     """
     from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET
+    from apillon_mcp.emulator.gateway import script_pool
     from apillon_mcp.emulator.persistence import persistent_emulator
 
     app = persistent_emulator(state, state_path)
+    scripts = script_pool(app)
     key = DEFAULT_API_KEY if api_key is None else api_key
     secret = DEFAULT_API_SECRET if api_secret is None else api_secret
 
-    def connect() -> AbstractAsyncContextManager[ApillonClient]:
-        return open_client(
-            base_url=SANDBOX_URL,
-            api_key=key,
-            api_secret=secret,
-            user_agent=USER_AGENT,
-            transport=SandboxTransport(app=app),
-            retry=retry,
-            sleep=sleep,
-        )
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[ApillonClient]:
+        # The sandbox's script processes stop when the last server using it stops.
+        async with (
+            scripts.session(),
+            open_client(
+                base_url=SANDBOX_URL,
+                api_key=key,
+                api_secret=secret,
+                user_agent=USER_AGENT,
+                transport=SandboxTransport(app=app),
+                retry=retry,
+                sleep=sleep,
+            ) as client,
+        ):
+            yield client
 
     return connect

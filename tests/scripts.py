@@ -19,6 +19,14 @@ _STD_.ws.open(["wss://websocket-proxy-1.prod.gke.acurast.com/"], () => {
 }, () => {});
 """
 
+PID = """
+_STD_.ws.open(["wss://websocket-proxy-1.prod.gke.acurast.com/"], () => {
+  _STD_.ws.registerPayloadHandler(({ sender }) => {
+    _STD_.ws.send(sender, Buffer.from(String(process.pid)).toString("hex"));
+  });
+}, () => {});
+"""
+
 HTTP_SERVER = """
 require("http").createServer((req, res) => res.end("hi")).listen(8080);
 """

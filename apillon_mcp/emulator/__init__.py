@@ -9,10 +9,10 @@ from apillon_mcp.emulator.app import create_emulator
 from apillon_mcp.emulator.clock import Clock, ManualClock, SystemClock
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import ConnectionDropped
+from apillon_mcp.emulator.gateway_config import GatewayConfig
 from apillon_mcp.emulator.lifecycle import LifecycleDelays
 from apillon_mcp.emulator.persistence import StateFileError, default_state_path, open_state, persistent_emulator
 from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, Job, JobStatus, RecordStatus, Role, Service
-from apillon_mcp.emulator.script_runner import GatewayConfig
 from apillon_mcp.emulator.state import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,

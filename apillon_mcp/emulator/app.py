@@ -7,10 +7,13 @@ Beside the API and outside its auth and faults: the function gateway (`/gateway/
 upload URLs (`/s3/…`) and an IPFS gateway (`/ipfs/<cid>`).
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -21,13 +24,14 @@ from apillon_mcp.emulator.auth import parse_basic_credentials
 from apillon_mcp.emulator.control import ControlRoutes
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import ConnectionDropped, Fault, take_fault
-from apillon_mcp.emulator.gateway import GatewayRoutes
+from apillon_mcp.emulator.gateway import GatewayRoutes, RetireScripts
 from apillon_mcp.emulator.ipfs import IpfsRoutes
 from apillon_mcp.emulator.request_bodies import BodyTooLarge, JsonRefused, parse_json, read_limited, syntax_message
 from apillon_mcp.emulator.s3 import S3Routes
 from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.storage_api import StorageApi
 from apillon_mcp.emulator.wire import iso
+from apillon_mcp.runner import ScriptPool
 
 API_BODY_LIMIT = 100 * 1024
 """body-parser's default `limit: '100kb'`, which Nest applies to JSON bodies."""
@@ -42,17 +46,30 @@ def create_emulator(
 
     Every URL it hands out (a function's `gatewayUrl`, presigned upload URLs, `/ipfs/` links) starts with
     `base_url`, whatever Host a request names. With `control_token`, the `/_emulator/` routes ask for it.
+    Its gateway runs scripts in processes of their own (`gateway.script_pool(app)`): the app's lifespan stops
+    them, and whoever drives the app without it holds a session on the pool instead.
     """
     api = ApiDispatcher(state, [*CloudFunctionApi(state).routes(), *StorageApi(state).routes()], base_url)
-    return Starlette(
+    scripts = ScriptPool()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with scripts.session():
+            yield
+
+    app = Starlette(
         routes=[
             Mount("/_emulator", routes=ControlRoutes(state, token=control_token).routes()),
-            *GatewayRoutes(state).routes(),
+            *GatewayRoutes(state, scripts).routes(),
             *S3Routes(state).routes(),
             *IpfsRoutes(state).routes(),
             Route("/{path:path}", api.dispatch, methods=HTTP_METHODS),
-        ]
+        ],
+        middleware=[Middleware(RetireScripts, state=state, scripts=scripts)],
+        lifespan=lifespan,
     )
+    app.state.scripts = scripts
+    return app
 
 
 class ApiDispatcher:

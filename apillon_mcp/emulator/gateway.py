@@ -1,35 +1,39 @@
-"""The per-function gateway (apillon-api.md §10, §11): `POST /gateway/<function_uuid>/<any path>` runs the script.
+"""The per-function gateway (apillon-api.md §10, §11): `POST /gateway/<function_uuid>/<any path>` calls the job.
 
 Path-style stands in for `https://<function_uuid>.<gateway host>/<any path>`. There is no Apillon auth. The
-request becomes the API Gateway-style JSON payload, which goes hex-encoded to the active job's script (fetched by
-its CID from the emulated storage and run in Node.js); the first reply is the 200 body as sent (text/plain).
-Failures are `{"message": ...}` with the gateway's status. A script that exits without replying gets the timeout
-message at once instead of after the time limit. The function → job resolution is cached for five minutes
-(`EmulatorState.gateway_cache`), so a deleted active job keeps serving until the entry expires.
+request becomes the API Gateway-style JSON payload (`runner.gateway_payload`), which goes to the process running
+the active job's script (fetched by its CID from the emulated storage): one isolated Node.js process per serving
+job, as on an Acurast processor (`runner.ScriptPool`). The first reply is the 200 body as sent (text/plain).
+Failures are `{"message": ...}` with the gateway's status; no reply in time is API Gateway's 504, and so is a
+script that ends without replying (answered at once instead of after the limit). The function → job resolution is
+cached for five minutes (`EmulatorState.gateway_cache`), so a deleted active job keeps serving until the entry
+expires.
+
+Processes live beside the state, never in it: `ScriptPool` on the app (`script_pool(app)`). Before each request,
+the processes of jobs that no longer serve, or whose function's variables changed, are stopped; the next call
+starts the job's process again, with the new variables.
 """
 
 import hashlib
-import json
-import re
+import logging
 from datetime import timedelta
 from typing import NoReturn
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apillon_mcp.emulator.api import HTTP_METHODS, request_target
 from apillon_mcp.emulator.coercion import js_string
 from apillon_mcp.emulator.records import CachedJob, Job, JobStatus, RecordStatus
-from apillon_mcp.emulator.request_bodies import parse_json
-from apillon_mcp.emulator.script_runner import NodeNotFound, ScriptCall, run_script
 from apillon_mcp.emulator.state import GATEWAY_CACHE_SECONDS, EmulatorState
+from apillon_mcp.runner import GATEWAY_CLIENT_KEY, Launch, NodeUnavailable, Reply, ScriptPool, gateway_payload
 
-TIMEOUT_MESSAGE = "The Acurast websocket request timed out."
-NODE_MISSING_MESSAGE = "Node.js was not found on PATH: the emulator needs it to run cloud function scripts."
-_BLOCKED_HEADER = re.compile(r"^(X-|CloudFront-|Via)")
-# Stand-in public key of the gateway's websocket client: the `sender` a script must reply to.
-GATEWAY_CLIENT_KEY = "02" + hashlib.sha256(b"apillon-emulator gateway client").hexdigest()
+logger = logging.getLogger(__name__)
+
+TIMEOUT_MESSAGE = "Endpoint request timed out"
 
 
 class GatewayError(Exception):
@@ -40,8 +44,9 @@ class GatewayError(Exception):
 
 
 class GatewayRoutes:
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, scripts: ScriptPool) -> None:
         self._state = state
+        self._scripts = scripts
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -55,7 +60,14 @@ class GatewayRoutes:
             return JSONResponse({"message": "Invalid request"}, status_code=400)
         try:
             job = resolve_job(self._state, request.path_params["function_uuid"])
-            reply = await self._run(job, await script_payload(request, request.path_params.get("rest", "")))
+            payload = gateway_payload(
+                body=await request.body(),
+                path=f"/{request.path_params.get('rest', '')}",
+                query=request.query_params.multi_items(),
+                # ASGI servers hand header names over in lower case
+                headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw],
+            )
+            reply = await self._run(job, payload)
         except GatewayError as error:
             return JSONResponse({"message": error.message}, status_code=error.status)
         return Response(reply, headers={"Access-Control-Allow-Origin": "*"}, media_type="text/plain; charset=utf-8")
@@ -68,31 +80,45 @@ class GatewayRoutes:
                 f"The bytes of script CID {job.script_cid} are not in the emulator's storage: "
                 "upload the script through the storage API first.",
             )
-        call = ScriptCall(
+        config = self._state.gateway
+        launch = Launch(
             script=script,
             env=script_env(self._state.functions[job.function_uuid].variables),
-            payload_hex=payload.encode().hex(),
+            job_id=job.job_id,
             sender=GATEWAY_CLIENT_KEY,
             recipient=_processor_key(job),
-            job_id=job.job_id,
+            memory_mb=config.memory_mb,
         )
         try:
-            reply = await run_script(self._state.gateway, call)
-        except NodeNotFound:
-            _fail(500, NODE_MISSING_MESSAGE)
-        if reply is None:
-            _fail(500, TIMEOUT_MESSAGE)
-        return reply
+            result = await self._scripts.call(
+                job.job_uuid, launch, payload, timeout=config.timeout_seconds, node_command=config.node_command
+            )
+        except NodeUnavailable as missing:
+            _fail(500, str(missing))
+        if not isinstance(result, Reply):
+            _fail(504, TIMEOUT_MESSAGE)
+        return result.body
 
 
 def resolve_job(state: EmulatorState, function_uuid: str) -> Job:
     """The job serving the function: a cached resolution while it lasts (even of a deleted job), else a fresh one."""
-    functions = state.functions  # settles first, so a match due by now has already replaced the cache entry
-    now = state.clock.now()
+    cached = _cached_job(state, function_uuid)
+    if cached is not None:
+        return cached
+    job = _active_job(state, function_uuid)
+    state.gateway_cache[function_uuid] = CachedJob(job, state.clock.now() + timedelta(seconds=GATEWAY_CACHE_SECONDS))
+    return job
+
+
+def _cached_job(state: EmulatorState, function_uuid: str) -> Job | None:
+    state.functions.get(function_uuid)  # settles first, so a match due by now has already replaced the cache entry
     cached = state.gateway_cache.get(function_uuid)
-    if cached is not None and now < cached.expires:
-        return cached.job
-    function = functions.get(function_uuid)
+    return cached.job if cached is not None and state.clock.now() < cached.expires else None
+
+
+def _active_job(state: EmulatorState, function_uuid: str) -> Job:
+    """The function's active job if the gateway may call it, else the gateway's error; no side effects."""
+    function = state.functions.get(function_uuid)
     if function is None or function.status == RecordStatus.DELETED:
         _fail(404, "CLOUD_FUNCTION_NOT_FOUND")
     if function.active_job_id is None:
@@ -104,31 +130,52 @@ def resolve_job(state: EmulatorState, function_uuid: str) -> Job:
         _fail(500, "JOB_NOT_DEPLOYED")
     if job.job_id is None:
         _fail(500, "JOB_ID_IS_MISSING")
-    state.gateway_cache[function_uuid] = CachedJob(job, now + timedelta(seconds=GATEWAY_CACHE_SECONDS))
     return job
 
 
-async def script_payload(request: Request, rest: str) -> str:
-    """The JSON text the script receives: the request as API Gateway's proxy event describes it."""
-    raw = await request.body()
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in request.headers.raw:  # ASGI servers hand header names over in lower case
-        name = raw_name.decode("latin-1")
-        if not _BLOCKED_HEADER.match(name):
-            headers[name] = raw_value.decode("latin-1")
-    query = request.query_params.multi_items()
-    multi_query: dict[str, list[str]] = {}
-    for key, value in query:
-        multi_query.setdefault(key, []).append(value)
-    payload = {
-        "body": _parse_body(raw.decode("utf-8", errors="replace")) if raw else None,
-        "headers": headers,
-        "path": f"/{rest}",
-        "queryStringParameters": dict(query) or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": {"proxy": rest} if rest else None,
-    }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+def still_serves(state: EmulatorState, job_uuid: str, env: dict[str, str]) -> bool:
+    """Whether the gateway would call this job now, with these variables (the function may have new ones)."""
+    job = state.jobs.get(job_uuid)
+    function = None if job is None else state.functions.get(job.function_uuid)
+    if job is None or function is None or script_env(function.variables) != env:
+        return False
+    serving = _cached_job(state, job.function_uuid)
+    if serving is None:
+        try:
+            serving = _active_job(state, job.function_uuid)
+        except GatewayError:
+            return False
+    return serving.job_uuid == job_uuid
+
+
+async def stop_retired_scripts(state: EmulatorState, scripts: ScriptPool) -> None:
+    """Stop the process of every job that no longer serves or whose function's variables changed."""
+    for running in scripts.running():
+        if not still_serves(state, running.key, dict(running.launch.env)):
+            logger.debug("cloud function script of %s stopped: its job no longer serves as it was", running.key)
+            await scripts.stop(running.key)
+
+
+class RetireScripts:
+    """ASGI middleware: before each request, stop the processes of jobs that no longer serve as they were."""
+
+    def __init__(self, app: ASGIApp, state: EmulatorState, scripts: ScriptPool) -> None:
+        self._app = app
+        self._state = state
+        self._scripts = scripts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._scripts.running():
+            await stop_retired_scripts(self._state, self._scripts)
+        await self._app(scope, receive, send)
+
+
+def script_pool(app: Starlette) -> ScriptPool:
+    """The processes running `app`'s scripts, which its owner closes when the sandbox stops."""
+    pool = getattr(app.state, "scripts", None)
+    if not isinstance(pool, ScriptPool):
+        raise TypeError("not an emulator app: it has no script pool")
+    return pool
 
 
 def script_env(variables: list[dict[str, object]] | None) -> dict[str, str]:
@@ -139,14 +186,6 @@ def script_env(variables: list[dict[str, object]] | None) -> dict[str, str]:
 def _processor_key(job: Job) -> str:
     """Stand-in public key of the processor running `job`: the `recipient` of what the gateway sends."""
     return "03" + hashlib.sha256(job.job_uuid.encode()).hexdigest()
-
-
-def _parse_body(text: str) -> object:
-    """`JSON.parse`, falling back to the raw text; so does a body past the emulator's bounds (`request_bodies`)."""
-    try:
-        return parse_json(text)
-    except ValueError:
-        return text
 
 
 def _fail(status: int, message: str) -> NoReturn:

@@ -10,6 +10,7 @@ from apillon_mcp.emulator.auth import check_access
 from apillon_mcp.emulator.clock import Clock, SystemClock
 from apillon_mcp.emulator.errors import EmulatedError, field_error
 from apillon_mcp.emulator.faults import Fault
+from apillon_mcp.emulator.gateway_config import GatewayConfig
 from apillon_mcp.emulator.lifecycle import LifecycleDelays, settle
 from apillon_mcp.emulator.listing import FUNCTION_COLUMNS, JOB_COLUMNS, ListQuery, name_like, sort_and_page
 from apillon_mcp.emulator.records import (
@@ -27,7 +28,6 @@ from apillon_mcp.emulator.records import (
     Service,
     UploadSession,
 )
-from apillon_mcp.emulator.script_runner import GatewayConfig
 from apillon_mcp.emulator.storage import StorageState
 from apillon_mcp.unixfs import to_cid_v0
 

@@ -2,8 +2,10 @@ from collections.abc import AsyncGenerator
 
 import httpx2
 import pytest
+from starlette.applications import Starlette
 
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, ManualClock, create_emulator
+from apillon_mcp.emulator.gateway import script_pool
 
 BASE_URL = "http://emulator"
 
@@ -24,17 +26,25 @@ def state(clock: ManualClock) -> EmulatorState:
 
 
 @pytest.fixture
-async def anonymous(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
+async def app(state: EmulatorState) -> AsyncGenerator[Starlette, None]:
+    """The emulator app; the script processes its gateway started stop with the test."""
+    app = create_emulator(state, base_url=BASE_URL)
+    async with script_pool(app).session():
+        yield app
+
+
+@pytest.fixture
+async def anonymous(app: Starlette) -> AsyncGenerator[httpx2.AsyncClient, None]:
     """Raw HTTP to the emulator, no credentials."""
-    transport = httpx2.ASGITransport(app=create_emulator(state, base_url=BASE_URL))
+    transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL) as http:
         yield http
 
 
 @pytest.fixture
-async def client(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
+async def client(app: Starlette) -> AsyncGenerator[httpx2.AsyncClient, None]:
     """Raw HTTP to the emulator with the default key, which holds every role."""
-    transport = httpx2.ASGITransport(app=create_emulator(state, base_url=BASE_URL))
+    transport = httpx2.ASGITransport(app=app)
     auth = (DEFAULT_API_KEY, DEFAULT_API_SECRET)
     async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL, auth=auth) as http:
         yield http

@@ -3,9 +3,12 @@
 import json
 import logging
 import shutil
+from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
+from pytest import MonkeyPatch
 
 from apillon_mcp.emulator import (
     CloudFunction,
@@ -33,7 +36,7 @@ ECHO = (
 }, (err) => { console.error(err); });
 """
 )
-TIMEOUT = {"message": "The Acurast websocket request timed out."}
+TIMEOUT = {"message": "Endpoint request timed out"}
 
 
 def replying(text: str) -> str:
@@ -294,34 +297,44 @@ async def test_a_script_whose_bytes_are_not_in_storage_is_a_500_saying_so(
     }
 
 
-async def test_without_node_the_gateway_is_a_500_saying_node_is_missing(
-    state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient
+async def test_without_node_the_gateway_is_a_500_saying_what_is_missing_and_how_to_install_it(
+    state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient, tmp_path: Path, monkeypatch: MonkeyPatch
 ) -> None:
     job = deploy(state, clock, ECHO)
-    state.gateway = GatewayConfig(node_command="definitely-not-node")
+    monkeypatch.setenv("PATH", str(tmp_path))
 
     response = await invoke(anonymous, job)
 
+    message = response.json()["message"]
     assert response.status_code == 500
-    assert response.json() == {
-        "message": "Node.js was not found on PATH: the emulator needs it to run cloud function scripts."
-    }
+    assert message.startswith("Node.js was not found on PATH (looked for `node`)")
+    assert "Node.js 20.16+ or 22.3+" in message and "https://nodejs.org" in message
+    assert "retry" not in message.lower()
 
 
 @needs_node
-async def test_a_script_that_never_replies_times_out_with_acurasts_message(
-    state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient
+@pytest.mark.parametrize(
+    "script",
+    [
+        f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => {{}}));\n",
+        f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => "
+        '_STD_.ws.send("someone-else", "6869")));\n',
+    ],
+    ids=["never-replies", "replies-to-someone-else"],
+)
+async def test_a_script_that_does_not_reply_in_time_gets_api_gateways_504(
+    state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient, script: str
 ) -> None:
-    script = (
-        f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => {{}}));\n"
-        "setInterval(() => {}, 1000);\n"
-    )
     job = deploy(state, clock, script)
-    state.gateway = GatewayConfig(timeout_seconds=1)
+    state.gateway = GatewayConfig(timeout_seconds=0.3)
 
     response = await invoke(anonymous, job)
 
-    assert (response.status_code, response.json()) == (500, TIMEOUT)
+    assert (response.status_code, response.json()) == (504, TIMEOUT)
+
+
+def test_the_gateway_waits_as_long_as_api_gateway_by_default() -> None:
+    assert GatewayConfig().timeout_seconds == 29
 
 
 @needs_node
@@ -330,36 +343,50 @@ async def test_a_script_that_never_replies_times_out_with_acurasts_message(
     [
         "throw new Error('secret detail from the script');\n",
         f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => {{ throw new Error('boom'); }}));\n",
-        f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => {{}}));\n",
         f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(({{ sender }}) => "
         '_STD_.ws.send(sender, "not hex")));\n',
-        f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => "
-        '_STD_.ws.send("someone-else", "6869")));\n',
+        "console.log('nothing to wait for');\n",
+        f"_STD_.ws.open({WEBSOCKETS}, () => _STD_.ws.registerPayloadHandler(() => process.exit(3)));\n",
     ],
-    ids=["throws-at-load", "handler-throws", "never-replies-and-exits", "reply-not-hex", "reply-to-someone-else"],
+    ids=["throws-at-load", "handler-throws", "reply-not-hex", "never-listens-and-ends", "exits"],
 )
-async def test_a_script_that_exits_without_replying_gets_the_timeout_message_at_once_and_nothing_of_its_stderr(
+async def test_a_script_that_ends_without_replying_gets_the_504_at_once_and_nothing_of_its_output(
     state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient, script: str
 ) -> None:
     job = deploy(state, clock, script)
+    state.gateway = GatewayConfig(timeout_seconds=60)
 
-    response = await invoke(anonymous, job)
+    with anyio.fail_after(20):  # far below the configured limit: the gateway did not wait for it
+        response = await invoke(anonymous, job)
 
-    assert (response.status_code, response.json()) == (500, TIMEOUT)
+    assert (response.status_code, response.json()) == (504, TIMEOUT)
 
 
 @needs_node
-async def test_the_scripts_stderr_is_logged_at_debug_level(
-    state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient, caplog: pytest.LogCaptureFixture
+async def test_the_scripts_output_is_logged_at_debug_level_without_its_variables_values(
+    state: EmulatorState,
+    clock: ManualClock,
+    client: httpx2.AsyncClient,
+    anonymous: httpx2.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    job = deploy(state, clock, "console.log('from console.log'); throw new Error('secret detail');\n")
-    caplog.set_level(logging.DEBUG, logger="apillon_mcp.emulator.script_runner")
+    script = (
+        "console.log('from console.log, token', _STD_.env.API_TOKEN);\n"
+        "process.stdout.write(JSON.stringify({ token: _STD_.env.API_TOKEN }) + '\\n');\n"
+        "throw new Error('secret detail ' + _STD_.env.API_TOKEN);\n"
+    )
+    job = deploy(state, clock, script)
+    variables = [{"key": "API_TOKEN", "value": 'tok-"9f8e7d6c5b4a'}]
+    await client.post(f"/cloud-functions/{job.function_uuid}/environment", json={"variables": variables})
+    caplog.set_level(logging.DEBUG, logger="apillon_mcp.runner")
 
     response = await invoke(anonymous, job)
 
     assert "secret detail" not in response.text
-    assert "from console.log" in caplog.text
-    assert "secret detail" in caplog.text
+    assert "from console.log, token [API_TOKEN]" in caplog.text
+    assert '{"token":"[API_TOKEN]"}' in caplog.text
+    assert "Error: secret detail [API_TOKEN]" in caplog.text
+    assert "9f8e7d6c5b4a" not in caplog.text
 
 
 @needs_node

@@ -1,6 +1,7 @@
 """The standalone emulator (`apillon-mcp emulator`): uvicorn on a real loopback socket, its banner, loopback only."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -67,6 +68,36 @@ async def test_a_function_created_over_the_socket_has_a_gateway_url_on_the_real_
     assert created["gatewayUrl"] == f"{standalone.base_url}/gateway/{created['functionUuid']}"
     assert (gateway.status_code, gateway.json()) == (500, {"message": "JOB_NOT_DEPLOYED"})
     assert [function.name for function in open_state(path).functions.values()] == ["over tcp"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="the gateway runs scripts with Node.js")
+async def test_the_script_processes_stop_when_the_standalone_emulator_stops(tmp_path: Path) -> None:
+    standalone = prepare("127.0.0.1", 0, tmp_path / "state.json", False)
+    script = (
+        "_STD_.ws.open([], () => _STD_.ws.registerPayloadHandler(({ sender }) => "
+        '_STD_.ws.send(sender, Buffer.from(String(process.pid)).toString("hex"))));'
+    )
+
+    async with running(standalone) as http:
+        function = (await http.post("/cloud-functions", json={"name": "pid"})).json()["data"]
+        stored = standalone.state.store_file(function["bucketUuid"], "index.js", script.encode())
+        await http.post(
+            f"/cloud-functions/{function['functionUuid']}/jobs", json={"name": "v1", "scriptCid": stored.cid_v1}
+        )
+        standalone.state.clock.advance(30)
+        pid = int((await http.post(f"/gateway/{function['functionUuid']}")).text)
+        running_while_served = alive(pid)
+
+    assert running_while_served
+    assert not alive(pid)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 async def test_a_restarted_standalone_emulator_serves_what_the_previous_one_saved(tmp_path: Path) -> None:

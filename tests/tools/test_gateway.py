@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 from typing import Any
 
@@ -7,7 +8,8 @@ from mcp import Client
 
 from apillon_mcp.emulator import EmulatorState
 
-from scripts import ECHO, SILENT, saying
+from conftest import ServerFactory
+from scripts import ECHO, PID, SILENT, saying
 from support import data, text
 
 pytestmark = [
@@ -171,3 +173,23 @@ async def test_the_example_in_the_script_contract_resource_works_as_documented(
     answer = await mcp.call_tool("invoke_cloud_function", {"function_uuid": function_uuid, "body": {"hello": "world"}})
 
     assert reply_json(answer) == {"type": "success", "data": {"youSent": {"hello": "world"}, "path": "/"}}
+
+
+async def test_the_sandboxs_script_processes_stop_when_its_server_stops(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    async with Client(make_server(), raise_exceptions=True) as client:
+        function_uuid = await deployed(client, emulator, PID)
+        pid = int(data(await client.call_tool("invoke_cloud_function", {"function_uuid": function_uuid}))["reply"])
+        running_while_served = alive(pid)
+
+    assert running_while_served
+    assert not alive(pid)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
