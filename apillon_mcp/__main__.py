@@ -225,7 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     import anyio
 
-    from apillon_mcp.doctor import Check, configuration_check, passed, render, run_checks
+    from apillon_mcp.doctor import Check, configuration_check, node_check, passed, render, run_checks
     from apillon_mcp.tools import ToolSelectionError, select_tools
 
     settings = _settings(args)
@@ -247,6 +247,7 @@ def _doctor(args: argparse.Namespace) -> int:
         own_key = settings.model_copy(update={"per_request_credentials": False})
         connect, target = _connect(own_key, args, save=False)  # the doctor changes nothing, the sandbox included
         checks.extend(anyio.run(run_checks, target, connect, tools))
+    checks.append(node_check(sandbox=settings.emulator))
     print(f"apillon-mcp doctor ({len(tools)} tools enabled)\n{render(checks)}")
     return 0 if passed(checks) else 1
 

@@ -45,15 +45,17 @@ class Walkthrough:
     def say(self, text: str) -> None:
         print(f"\n# {text}", file=self._out)
 
-    async def call(self, tool: str, arguments: dict[str, Any], *, expect_error: bool | None = False) -> CallToolResult:
-        """Call a tool and print it; `expect_error` None accepts either outcome."""
+    async def call(self, tool: str, arguments: dict[str, Any], *, expect_error: bool = False) -> CallToolResult:
+        """Call a tool and print it; an outcome other than `expect_error` ends the demo as failed."""
         shown = ", ".join(f"{k}={json.dumps(_masked(k, v))}" for k, v in arguments.items())
         print(f"\n> {tool}({shown})", file=self._out)
         answer = await self._client.call_tool(tool, arguments)
         text = "\n".join(block.text for block in answer.content if isinstance(block, TextContent))
         print("  " + text.replace("\n", "\n  "), file=self._out)
-        if expect_error is not None and answer.is_error != expect_error:
-            raise DemoFailed(f"{tool} {'succeeded' if not answer.is_error else 'failed'} unexpectedly")
+        if answer.is_error and not expect_error:
+            raise DemoFailed(f"{tool} failed: {text}")
+        if expect_error and not answer.is_error:
+            raise DemoFailed(f"{tool} succeeded where it should have asked for confirmation")
         return answer
 
 
@@ -78,12 +80,8 @@ async def walkthrough(client: Client, emulator: EmulatorState, out: TextIO) -> N
     demo.say("[user] confirms; the agent repeats the call with the token.")
     await demo.call("set_cloud_function_environment", {**env_args, "confirmation_token": _token(first)})
 
-    demo.say("Calling the function through its gateway runs the script, which reads GREETING.")
-    invoked = await demo.call(
-        "invoke_cloud_function", {"function_uuid": function_uuid, "body": {"name": "Ada"}}, expect_error=None
-    )
-    if invoked.is_error:
-        demo.say("The call failed (the emulator runs scripts with Node.js, which must be on PATH); the demo goes on.")
+    demo.say("Calling the function through its gateway runs the script (in Node.js, isolated), which reads GREETING.")
+    await demo.call("invoke_cloud_function", {"function_uuid": function_uuid, "body": {"name": "Ada"}})
 
     demo.say("Deleting the job that serves the gateway needs confirmation too.")
     first = await demo.call("delete_cloud_function_job", {"job_uuid": job_uuid}, expect_error=True)
@@ -129,9 +127,15 @@ async def _run(out: TextIO) -> None:
         clock=lambda: emulator.clock.now().timestamp(),
         sleep=skip_ahead,
     )
+    failed: DemoFailed | None = None
     async with Client(server) as client:
         print(f"apillon-mcp demo: {len((await client.list_tools()).tools)} tools, offline emulator", file=out)
-        await walkthrough(client, emulator, out)
+        try:
+            await walkthrough(client, emulator, out)
+        except DemoFailed as failure:  # raised once the session is closed, not wrapped in its task group's errors
+            failed = failure
+    if failed is not None:
+        raise failed
     print("\nDemo finished: every call above went through a real MCP client session.", file=out)
 
 

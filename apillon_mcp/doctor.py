@@ -11,6 +11,7 @@ from typing import Literal
 
 from apillon_mcp.apillon import ApillonAuthError, ApillonBadResponse, ApillonClient, ApillonError, ApillonUnreachable
 from apillon_mcp.apillon.permissions import PROBES, Permission
+from apillon_mcp.runner import NodeUnavailable, find_node
 from apillon_mcp.server import Connect
 from apillon_mcp.tools.spec import ToolSpec
 
@@ -101,6 +102,19 @@ def _masked(key: str | None) -> str:
     if not key:
         return "(none)"
     return f"{key[:8]}…" if len(key) > 8 else "…"
+
+
+def node_check(*, sandbox: bool, command: str = "node") -> Check:
+    """Node.js runs scripts on this machine: the sandbox's gateway needs it; with the live API, local checks do."""
+    try:
+        runtime = find_node(command)
+    except NodeUnavailable as missing:
+        if sandbox:
+            return Check("node.js", "FAIL", f"{missing.problem}; the sandbox's gateway cannot run scripts", missing.fix)
+        return Check("node.js", "warn", f"{missing.problem}; scripts cannot be run or checked locally", missing.fix)
+    return Check(
+        "node.js", "ok", f"{runtime.version_text} at {runtime.path}; scripts run isolated ({runtime.permission_flag})"
+    )
 
 
 def configuration_check(missing: Sequence[str], target: str) -> Check:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from apillon_mcp.apillon import GatewayReply
 from apillon_mcp.apillon.permissions import COMPUTING_READ
 from apillon_mcp.context import ToolContext, apillon
+from apillon_mcp.runner.node import MESSAGE_START as NODE_MESSAGE_START
 from apillon_mcp.tools.common import FunctionUuid, quoted, result
 from apillon_mcp.tools.spec import ToolSpec
 
@@ -152,22 +153,25 @@ def _gateway_error(reply: GatewayReply, function_uuid: str) -> str:
     head = f"The gateway of function uuid={function_uuid} answered HTTP {reply.status} ({quoted(message)})"
     if message in _NEXT_STEPS:
         return f"{head}: {_NEXT_STEPS[message]}"
+    if reply.status == 500 and message.startswith(NODE_MESSAGE_START):
+        # Only the sandbox says this: its gateway runs scripts on this machine.
+        return f"The sandbox could not run the script of function uuid={function_uuid}. {_message(reply.text, 1000)}"
     if message == _TIMEOUT or reply.status == 504:
         return (
-            f"{head}: the script did not reply within the gateway's 30 s. It must call _STD_.ws.send(sender, "
+            f"{head}: the script did not reply within the gateway's 29 s. It must call _STD_.ws.send(sender, "
             "hexReply) for each payload (resource apillon://docs/script-contract); a script that throws first never "
             "replies."
         )
     return f"{head}. Retry later; if it persists, check the script and get_cloud_function."
 
 
-def _message(text: str) -> str:
+def _message(text: str, limit: int = 300) -> str:
     try:
         parsed = json.loads(text)
     except ValueError:
         return " ".join(text[:200].split())
     if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        return str(parsed["message"])[:300]
+        return str(parsed["message"])[:limit]
     return " ".join(text[:200].split())
 
 
