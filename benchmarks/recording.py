@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx2
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.backends import SANDBOX_URL, USER_AGENT
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
+from apillon_mcp.emulator.gateway import script_pool
 from apillon_mcp.server import Connect
 
 
@@ -59,15 +61,21 @@ class Recorder:
 
 def recording_api(state: EmulatorState) -> tuple[Connect, Recorder]:
     """`sandbox_api(state)` with the emulator behind a `Recorder`: same URL, key, user agent and transport."""
-    recorder = Recorder(create_emulator(state))
+    app = create_emulator(state)
+    recorder = Recorder(app)
 
-    def connect() -> AbstractAsyncContextManager[ApillonClient]:
-        return open_client(
-            base_url=SANDBOX_URL,
-            api_key=DEFAULT_API_KEY,
-            api_secret=DEFAULT_API_SECRET,
-            user_agent=USER_AGENT,
-            transport=httpx2.ASGITransport(app=recorder),
-        )
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[ApillonClient]:
+        async with (
+            script_pool(app).session(),  # the scripts' processes stop with the client
+            open_client(
+                base_url=SANDBOX_URL,
+                api_key=DEFAULT_API_KEY,
+                api_secret=DEFAULT_API_SECRET,
+                user_agent=USER_AGENT,
+                transport=httpx2.ASGITransport(app=recorder),
+            ) as client,
+        ):
+            yield client
 
     return connect, recorder

@@ -90,6 +90,6 @@ async def test_the_script_contract_is_a_readable_markdown_resource(mcp: Client) 
     assert contract.mime_type == "text/markdown"
     (content,) = read.contents
     body = getattr(content, "text", "")
-    assert "registerPayloadHandler" in body and "_STD_.env" in body and "30 seconds" in body
+    assert "registerPayloadHandler" in body and "_STD_.env" in body and "29 seconds" in body
     deploy = next(t for t in (await mcp.list_tools()).tools if t.name == "deploy_cloud_function_script")
     assert "apillon://docs/script-contract" in (deploy.description or "")

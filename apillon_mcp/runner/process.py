@@ -196,10 +196,12 @@ class ScriptProcess:
         self._close_pipes()
 
     def kill(self) -> None:
-        """Kill without waiting: for when nothing can wait any more (the interpreter is exiting)."""
+        """Kill and reap, without waiting for the readers: for when the interpreter is exiting."""
         self._stopping = True
         if self._popen.poll() is None:
             self._popen.kill()
+        with suppress(subprocess.TimeoutExpired):
+            self._popen.wait(_EXIT_WAIT_SECONDS)
 
     def _close_pipes(self) -> None:
         with self._write_lock:
