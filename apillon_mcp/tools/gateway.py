@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from apillon_mcp.apillon import GatewayReply
 from apillon_mcp.apillon.permissions import COMPUTING_READ
 from apillon_mcp.context import ToolContext, apillon
-from apillon_mcp.runner.node import MESSAGE_START as NODE_MESSAGE_START
 from apillon_mcp.tools.common import FunctionUuid, quoted, result
 from apillon_mcp.tools.spec import ToolSpec
 
@@ -153,7 +152,9 @@ def _gateway_error(reply: GatewayReply, function_uuid: str) -> str:
     head = f"The gateway of function uuid={function_uuid} answered HTTP {reply.status} ({quoted(message)})"
     if message in _NEXT_STEPS:
         return f"{head}: {_NEXT_STEPS[message]}"
-    if reply.status == 500 and message.startswith(NODE_MESSAGE_START):
+    from apillon_mcp.runner.node import MESSAGE_START  # the runner loads only when an error needs it
+
+    if reply.status == 500 and message.startswith(MESSAGE_START):
         # Only the sandbox says this: its gateway runs scripts on this machine.
         return f"The sandbox could not run the script of function uuid={function_uuid}. {_message(reply.text, 1000)}"
     if message == _TIMEOUT or reply.status == 504:
