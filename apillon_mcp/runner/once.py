@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import subprocess
-import threading
 from collections.abc import Mapping
 
 import anyio
@@ -14,6 +12,7 @@ import anyio.to_thread
 
 from apillon_mcp.runner.node import child_environment, find_node
 from apillon_mcp.runner.outcome import Result, ScriptOutcome, SyntaxProblem, TimedOut
+from apillon_mcp.runner.output import OUTPUT_KEPT_CHARS, ScriptOutput
 from apillon_mcp.runner.process import (
     DEFAULT_MEMORY_MB,
     Launch,
@@ -24,43 +23,11 @@ from apillon_mcp.runner.process import (
 )
 from apillon_mcp.runner.redact import Redactor
 
-logger = logging.getLogger(__name__)
-
-OUTPUT_KEPT_CHARS = 8 * 1024
 _CHECK_TIMEOUT_SECONDS = 30
 
 
 class RunnerError(Exception):
     """Node.js ran but the runner got no answer from it (the message says why)."""
-
-
-class Output:
-    """What a script prints, line by line: the first `limit` characters kept, each line logged without secrets."""
-
-    def __init__(self, redact: Redactor, label: str, limit: int = OUTPUT_KEPT_CHARS) -> None:
-        self._redact = redact
-        self._label = label
-        self._limit = limit
-        self._lock = threading.Lock()
-        self._kept: list[str] = []
-        self._size = 0
-        self.truncated = False
-
-    def __call__(self, line: str) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s: %s", self._label, self._redact(line))
-        with self._lock:
-            room = self._limit - self._size
-            if room <= 0 or len(line) + 1 > room:
-                self.truncated = True
-            if room > 0:
-                piece = f"{line}\n"[:room]
-                self._kept.append(piece)
-                self._size += len(piece)
-
-    def text(self) -> str:
-        with self._lock:
-            return "".join(self._kept)
 
 
 async def run_once(
@@ -78,7 +45,7 @@ async def run_once(
     is the script's own output, unredacted: the caller decides what to show. Raises `NodeUnavailable`.
     """
     runtime = await anyio.to_thread.run_sync(find_node, node_command)
-    output = Output(Redactor(env), "cloud function script (local run)")
+    output = ScriptOutput(Redactor(env), "cloud function script (local run)", keep=OUTPUT_KEPT_CHARS)
     started = anyio.current_time()
     launch = Launch(script, dict(env), memory_mb=memory_mb)
     with anyio.CancelScope(shield=True):  # once started, the process is stopped below whatever happens

@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from apillon_mcp.runner.node import NodeRuntime, find_node
 from apillon_mcp.runner.outcome import Exited, Result, Thrown, TimedOut
+from apillon_mcp.runner.output import ScriptOutput
 from apillon_mcp.runner.process import Launch, PendingCall, ScriptProcess
 from apillon_mcp.runner.redact import Redactor
 
@@ -111,7 +112,8 @@ class ScriptPool:
             if current is not None and current.alive and current.launch == launch and current.runtime == runtime:
                 return current
             redact = Redactor(launch.env)
-            process = ScriptProcess(runtime, launch, _Log(key, redact), _EndLog(key, redact))
+            output = ScriptOutput(redact, f"cloud function script of {key}")
+            process = ScriptProcess(runtime, launch, output, _EndLog(key, redact))
             with self._lock:
                 self._processes[key] = process
         if current is not None:
@@ -136,18 +138,6 @@ class ScriptPool:
         for process in processes:
             with suppress(OSError):
                 process.kill()
-
-
-class _Log:
-    """A running script's output at DEBUG, without its variables' values."""
-
-    def __init__(self, key: str, redact: Redactor) -> None:
-        self._key = key
-        self._redact = redact
-
-    def __call__(self, line: str) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("cloud function script of %s: %s", self._key, self._redact(line))
 
 
 class _EndLog:

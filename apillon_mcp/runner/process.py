@@ -1,9 +1,10 @@
 """One script in one isolated Node.js process, behind the `_STD_` shim, taking gateway calls until it ends.
 
 The child runs `node <permission flags> --max-old-space-size=N -e <shim>` with an empty environment and reads no
-file: the script and its `_STD_.env` come through stdin. Two reader threads drain its stdout (the shim's messages)
-and stderr (what the script prints), so a process nobody is calling never blocks on a full pipe, and a call is
-answered as soon as its reply arrives, in whichever event loop is waiting for it.
+file: the script and its `_STD_.env` come through stdin. A writer thread feeds stdin, so no caller ever blocks on a
+process that stopped reading; two reader threads drain its stdout (the shim's messages) and stderr (what the script
+prints), so a process nobody is calling never blocks on a full pipe, and a call is answered as soon as its reply
+arrives, in whichever event loop is waiting for it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import hashlib
 import json
 import logging
+import queue
 import secrets
 import signal
 import subprocess
@@ -28,7 +30,7 @@ import anyio
 import anyio.from_thread
 from anyio.lowlevel import EventLoopToken, current_token
 
-from apillon_mcp.runner.node import NodeRuntime, child_environment
+from apillon_mcp.runner.node import NodeRuntime, NodeUnavailable, child_environment
 from apillon_mcp.runner.outcome import Exited, Reply, Thrown
 
 logger = logging.getLogger(__name__)
@@ -54,10 +56,6 @@ class Launch:
     sender: str = GATEWAY_CLIENT_KEY
     recipient: str = LOCAL_PROCESSOR_KEY
     memory_mb: int = DEFAULT_MEMORY_MB
-
-
-class ProcessEnded(Exception):
-    """The process is gone (or going): it takes no more calls."""
 
 
 class PendingCall:
@@ -86,7 +84,8 @@ class PendingCall:
 class ScriptProcess:
     """A started, isolated Node process running `launch.script`; `on_output` receives each line it prints.
 
-    Blocking methods (`start`, `submit`, `cancel`, `responsive`, `stop`) belong in worker threads.
+    Call its methods from worker threads, never from an event loop's own thread: `responsive`, `stop` and `kill`
+    wait, and `submit` may answer its call at once, which wakes the call's event loop from the outside.
     """
 
     def __init__(
@@ -102,7 +101,6 @@ class ScriptProcess:
         self._on_end = on_end
         self._marker = secrets.token_hex(16).encode()
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
         self._calls: dict[int, PendingCall] = {}
         self._pings: dict[int, threading.Event] = {}
         self._next_id = 1
@@ -111,29 +109,34 @@ class ScriptProcess:
         self._end: Thrown | Exited | None = None
         self._ended = threading.Event()
         self._stopping = False
-        self._popen = subprocess.Popen(
-            command_line(runtime, launch.memory_mb),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=child_environment(),
-            cwd=tempfile.gettempdir(),
-        )
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        try:
+            self._popen = subprocess.Popen(
+                command_line(runtime, launch.memory_mb),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=child_environment(),
+                cwd=tempfile.gettempdir(),
+            )
+        except OSError as error:
+            raise NodeUnavailable(f"Node.js at {runtime.path} does not start ({error})") from error
         _forbid_core_dumps(self._popen.pid)
-        assert self._popen.stdout is not None and self._popen.stderr is not None
-        self._output_reader = _thread(self._read_output, self._popen.stderr)
-        self._message_reader = _thread(self._read_messages, self._popen.stdout)
-        init = {
-            "mode": "serve",
-            "marker": self._marker.decode(),
-            "script": decode_script(launch.script),
-            "env": dict(launch.env),
-            "jobId": launch.job_id,
-            "sender": launch.sender,
-            "recipient": launch.recipient,
-        }
-        with suppress(ProcessEnded):  # Node failed at once: the reader reports how it ended
-            self._write(init)
+        assert self._popen.stdin is not None and self._popen.stdout is not None and self._popen.stderr is not None
+        self._writer = _thread(self._write_all, self._popen.stdin, "writer")
+        self._output_reader = _thread(self._read_output, self._popen.stderr, "output")
+        self._message_reader = _thread(self._read_messages, self._popen.stdout, "messages")
+        self._write(
+            {
+                "mode": "serve",
+                "marker": self._marker.decode(),
+                "script": decode_script(launch.script),
+                "env": dict(launch.env),
+                "jobId": launch.job_id,
+                "sender": launch.sender,
+                "recipient": launch.recipient,
+            }
+        )
 
     @property
     def pid(self) -> int:
@@ -156,78 +159,76 @@ class ScriptProcess:
             end = self._end
             if end is None:
                 self._calls[call.call_id] = call
+                self._write({"call": call.call_id, "payload": payload.encode().hex()})
         if end is not None:
             call.resolve(end)
-            return
-        with suppress(ProcessEnded):  # the reader resolves the call when it sees the process end
-            self._write({"call": call.call_id, "payload": payload.encode().hex()})
 
     def cancel(self, call: PendingCall) -> None:
         """Forget a call nobody waits for any more, so a late reply cannot answer another one."""
         with self._lock:
-            self._calls.pop(call.call_id, None)
-        with suppress(ProcessEnded):
-            self._write({"cancel": call.call_id})
+            if self._calls.pop(call.call_id, None) is not None:
+                self._write({"cancel": call.call_id})
 
     def responsive(self, within: float) -> bool:
         """Whether the script's event loop answers a ping within `within` seconds (a busy loop never does)."""
         answered = threading.Event()
         with self._lock:
+            if self._end is not None:
+                return False
             ping_id = self._next_id
             self._next_id += 1
             self._pings[ping_id] = answered
-        try:
             self._write({"ping": ping_id})
+        try:
             return answered.wait(within)
-        except ProcessEnded:
-            return False
         finally:
             with self._lock:
                 self._pings.pop(ping_id, None)
 
     def stop(self) -> None:
-        """Kill the process and wait for it and its readers; every pending call ends with the process."""
+        """Kill the process and wait for it and its threads; every pending call ends with the process."""
         self._stopping = True
-        if self._popen.poll() is None:
-            self._popen.kill()
+        self.kill()
         self._popen.wait()
-        self._message_reader.join(_EXIT_WAIT_SECONDS)
-        self._output_reader.join(_EXIT_WAIT_SECONDS)
-        self._close_pipes()
+        for thread in (self._message_reader, self._output_reader, self._writer):
+            thread.join(_EXIT_WAIT_SECONDS)
 
     def kill(self) -> None:
-        """Kill and reap, without waiting for the readers: for when the interpreter is exiting."""
+        """Kill and reap, without waiting for the threads: for when the interpreter is exiting."""
         self._stopping = True
         if self._popen.poll() is None:
             self._popen.kill()
         with suppress(subprocess.TimeoutExpired):
             self._popen.wait(_EXIT_WAIT_SECONDS)
-
-    def _close_pipes(self) -> None:
-        with self._write_lock:
-            for stream in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
-                if stream is not None:
-                    with suppress(OSError):
-                        stream.close()
+        self._outbox.put(None)
 
     def _write(self, message: dict[str, Any]) -> None:
-        stdin = self._popen.stdin
-        assert stdin is not None
-        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        with self._write_lock:
-            try:
+        """Queue a message for the writer thread (a process that stopped reading cannot block the caller)."""
+        self._outbox.put(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+
+    def _write_all(self, stdin: IO[bytes]) -> None:
+        try:
+            while (line := self._outbox.get()) is not None:
                 stdin.write(line)
                 stdin.flush()
-            except (OSError, ValueError) as error:  # a closed pipe: the process has gone
-                raise ProcessEnded from error
+        except (OSError, ValueError):
+            pass  # the process has gone: the message reader sees it end
+        finally:
+            with suppress(OSError):
+                stdin.close()
 
     def _read_messages(self, stream: IO[bytes]) -> None:
-        for raw in stream:
-            line = raw.rstrip(b"\r\n")
-            if line.startswith(self._marker):
-                self._handle(json.loads(line[len(self._marker) :]))
-            elif line:
-                self._output(line)
+        with stream:
+            for raw in stream:
+                line = raw.rstrip(b"\r\n")
+                if not line.startswith(self._marker):
+                    if line:
+                        self._output(line)
+                    continue
+                try:
+                    self._handle(json.loads(line[len(self._marker) :]))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    logger.debug("an unreadable message from a script process was ignored")
         self._finish()
 
     def _handle(self, message: dict[str, Any]) -> None:
@@ -258,7 +259,7 @@ class ScriptProcess:
             self._popen.kill()
             code = self._popen.wait()
         self._output_reader.join(_EXIT_WAIT_SECONDS)
-        self._close_pipes()
+        self._outbox.put(None)
         end: Thrown | Exited = self._thrown or Exited(code, self._describe_exit(code))
         with self._lock:
             self._end = end
@@ -285,8 +286,9 @@ class ScriptProcess:
         return f"exited with code {code}"
 
     def _read_output(self, stream: IO[bytes]) -> None:
-        for raw in stream:
-            self._output(raw.rstrip(b"\r\n"))
+        with stream:
+            for raw in stream:
+                self._output(raw.rstrip(b"\r\n"))
 
     def _output(self, raw: bytes) -> None:
         line = raw[:_LINE_KEPT].decode("utf-8", errors="replace")
@@ -309,8 +311,8 @@ def decode_script(script: bytes) -> str:
     return script.decode("utf-8", errors="replace")
 
 
-def _thread(target: Callable[[IO[bytes]], None], stream: IO[bytes]) -> threading.Thread:
-    thread = threading.Thread(target=target, args=(stream,), name="apillon-script-reader", daemon=True)
+def _thread(target: Callable[[IO[bytes]], None], stream: IO[bytes], role: str) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stream,), name=f"apillon-script-{role}", daemon=True)
     thread.start()
     return thread
 

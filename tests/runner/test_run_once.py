@@ -5,6 +5,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import anyio
 import pytest
 
 from apillon_mcp.runner import (
@@ -100,6 +101,15 @@ async def test_a_script_that_never_replies_times_out() -> None:
     assert outcome.kind == "timeout"
 
 
+async def test_a_script_stuck_before_it_reads_a_large_payload_still_times_out_on_time() -> None:
+    large = gateway_payload(body=b"x" * 2_000_000, path="/", query=[], headers=[])
+
+    with anyio.fail_after(15):
+        outcome = await run_once(b"for (;;) {}", large, env={}, timeout=0.3)
+
+    assert outcome.result == TimedOut(0.3)
+
+
 async def test_a_script_that_runs_out_of_memory_is_an_exit_that_says_so() -> None:
     hog = listening("  const hog = []; for (;;) hog.push(new Array(100000).fill(1.5));")
 
@@ -131,7 +141,11 @@ async def test_everything_the_script_prints_is_in_the_output_and_never_in_the_re
     outcome = await run_once(script, PAYLOAD, env={}, timeout=20)
 
     assert outcome.result == Reply(b"the reply")
-    assert outcome.output.splitlines() == ["loading", "log { a: 1 }", "error line", "raw stdout", "straight to fd 1"]
+    lines = outcome.output.splitlines()
+    through_stderr = ["loading", "log { a: 1 }", "error line", "raw stdout"]
+    # stdout and stderr are read apart, so only the lines of each keep their order
+    assert [line for line in lines if line != "straight to fd 1"] == through_stderr
+    assert "straight to fd 1" in lines
     assert not outcome.output_truncated
 
 

@@ -1,0 +1,43 @@
+"""What a script prints: each line logged at DEBUG without its variables' values, the first ones kept."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from apillon_mcp.runner.redact import Redactor
+
+logger = logging.getLogger("apillon_mcp.runner")
+
+OUTPUT_KEPT_CHARS = 8 * 1024
+
+
+class ScriptOutput:
+    """Called with each line a script prints (from its process's reader threads); keeps the first `keep` characters."""
+
+    def __init__(self, redact: Redactor, label: str, keep: int = 0) -> None:
+        self._redact = redact
+        self._label = label
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._kept: list[str] = []
+        self._size = 0
+        self.truncated = False
+
+    def __call__(self, line: str) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: %s", self._label, self._redact(line))
+        if not self._keep:
+            return
+        with self._lock:
+            room = self._keep - self._size
+            if len(line) + 1 > room:
+                self.truncated = True
+            if room > 0:
+                piece = f"{line}\n"[:room]
+                self._kept.append(piece)
+                self._size += len(piece)
+
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._kept)
