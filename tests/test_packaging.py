@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -212,6 +213,24 @@ def test_every_data_file_loads_from_the_installed_wheel_outside_the_source_tree(
     assert loaded["script_contract"] == (ROOT / "apillon_mcp" / "docs" / "script-contract.md").read_text("utf-8")
     assert loaded["files"] == {name: sha256(path) for name, path in data_files.items()}
     assert "apillon_mcp/py.typed" in loaded["files"]
+
+
+RUN_A_SCRIPT = """
+import anyio, apillon_mcp.runner as runner
+script = b'_STD_.ws.open([], () => _STD_.ws.registerPayloadHandler(({ sender }) => '
+script += b'_STD_.ws.send(sender, Buffer.from("ran from " + typeof _STD_).toString("hex"))));'
+payload = runner.gateway_payload(body=None, path="/", query=[], headers=[])
+outcome = anyio.run(lambda: runner.run_once(script, payload, env={}, timeout=60))
+print(runner.__file__, outcome.result.body.decode())
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="scripts run with Node.js")
+def test_the_installed_runner_runs_a_script_behind_its_shim(venv: FreshVenv) -> None:
+    module, reply = venv.run(RUN_A_SCRIPT).split(" ", 1)
+
+    assert Path(module).is_relative_to(venv.site_packages)
+    assert reply.strip() == "ran from object"
 
 
 @pytest.mark.anyio
