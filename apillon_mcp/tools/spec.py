@@ -30,6 +30,8 @@ class ToolSpec:
     """Next steps for Apillon codes that mean something specific for this tool."""
     if_unsure: str = GENERIC_CHECK
     """How to find out whether this tool's write took effect when no readable answer came back."""
+    view: str | None = None
+    """The `ui://` view (MCP Apps) that hosts able to render one show with this tool's result."""
 
     @property
     def name(self) -> str:
@@ -48,6 +50,7 @@ class ToolSpec:
             title=self.title,
             description=inspect.cleandoc(self.fn.__doc__ or ""),
             annotations=self.annotations,
+            meta={"ui": {"resourceUri": self.view}} if self.view else None,
         )
         tool.parameters = compact_schema(tool.parameters)
         if tool.fn_metadata.output_schema is not None:
