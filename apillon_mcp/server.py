@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from apillon_mcp import __version__, prompts, resources
+from apillon_mcp import __version__, dashboard, prompts, resources
 from apillon_mcp.apillon import ApillonClient
 from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.config import Settings
@@ -64,6 +64,7 @@ def build_server(
         request_state_security=keys.request_state_security(
             ttl=settings.elicitation_timeout_seconds, per_caller=settings.per_request_credentials
         ),
+        extensions=dashboard.apps_for(tool.view for tool in tools),
     )
     # Outermost, so that it sees each form reply's state still sealed by the SDK.
     mcp.middleware.insert(0, OneUsePerReply(ttl=settings.elicitation_timeout_seconds))

@@ -12,6 +12,7 @@ from apillon_mcp.apillon import CloudFunction, JobStatus
 from apillon_mcp.apillon.lookup import GatewayJob, gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
 from apillon_mcp.context import ToolContext, apillon, app_state
+from apillon_mcp.dashboard import DASHBOARD_URI
 from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, quoted, result
 from apillon_mcp.tools.spec import ToolSpec
 
@@ -206,8 +207,10 @@ def _gateway_status(gateway: GatewayJob) -> GatewayStatus:
 
 
 TOOLS = (
-    ToolSpec(list_cloud_functions, "List cloud functions", READ, needs=(COMPUTING_READ,)),
-    ToolSpec(get_cloud_function, "Get a cloud function and its jobs", READ, needs=(COMPUTING_READ,)),
+    ToolSpec(list_cloud_functions, "List cloud functions", READ, needs=(COMPUTING_READ,), view=DASHBOARD_URI),
+    ToolSpec(
+        get_cloud_function, "Get a cloud function and its jobs", READ, needs=(COMPUTING_READ,), view=DASHBOARD_URI
+    ),
     ToolSpec(
         create_cloud_function,
         "Create a cloud function",
