@@ -175,6 +175,7 @@ async def test_a_delete_from_the_view_asks_for_confirmation_and_changes_nothing_
         await expect(question).to_contain_text('Delete job "v1"')
         await expect(question).to_contain_text("INACTIVE")
         await expect(question).not_to_contain_text("confirmation_token")
+        await expect(host.view.get_by_test_id("confirm-no")).to_be_focused()
         assert old in [job["job_uuid"] for job in await live_jobs(mcp, seed["feed"])]
         assert await host.calls("delete_cloud_function_job") == [{"job_uuid": old}]
         await host.screenshot("4-delete-confirmation.png")

@@ -17,7 +17,7 @@ import {
   isFunctionDetails,
   isFunctionList,
 } from "./data.js";
-import { h, show } from "./dom.js";
+import { focusSelector, h, show } from "./dom.js";
 import type { Locale } from "./format.js";
 import * as render from "./render.js";
 import { type State, initialState } from "./state.js";
@@ -42,6 +42,7 @@ export class Dashboard implements render.Actions {
   private listRequest = 0;
   private poll: ReturnType<typeof setTimeout> | undefined;
   private openedWith: Record<string, unknown> = {};
+  private promptShown: State["prompt"] = null;
 
   constructor(
     private readonly app: App,
@@ -123,11 +124,21 @@ export class Dashboard implements render.Actions {
   }
 
   draw(): void {
+    const focused = document.activeElement;
+    const refocus = focusSelector(focused);
     const where = this.where();
     show(this.parts.header, ...render.header(this.state, this, where));
     show(this.parts.notice, ...render.notice(this.state));
     show(this.parts.functions, ...render.functions(this.state, this, where));
     show(this.parts.details, ...render.details(this.state, this, where));
+    if (this.state.prompt !== this.promptShown) {
+      // A new question takes the keyboard focus, on its safe answer.
+      this.promptShown = this.state.prompt;
+      this.parts.details.querySelector<HTMLElement>('[data-testid="confirm-no"]')?.focus();
+    } else if (refocus && focused && !focused.isConnected) {
+      // The redraw replaced the focused control: focus its replacement, so that keyboard users keep their place.
+      document.querySelector<HTMLElement>(refocus)?.focus();
+    }
     const details = this.state.details.data;
     this.console.setFunction(this.state.selected, details?.function_uuid === this.state.selected ? details.name : null);
   }

@@ -58,3 +58,18 @@ export function button(label: string, onClick: () => void, options: ButtonOption
   element.disabled = options.disabled ?? false;
   return element;
 }
+
+/**
+ * Where the keyboard focus is, as a selector that finds the same control after a redraw replaced it: its test id,
+ * within the row (data-uuid) it belongs to.
+ */
+export function focusSelector(element: Element | null): string | null {
+  const testid = element?.getAttribute("data-testid");
+  if (!element || !testid) return null;
+  const own = `[data-testid="${CSS.escape(testid)}"]`;
+  const row = element.closest("[data-uuid]");
+  const uuid = row?.getAttribute("data-uuid");
+  if (!uuid) return own;
+  const inRow = `[data-uuid="${CSS.escape(uuid)}"]`;
+  return row === element ? `${own}${inRow}` : `${inRow} ${own}`;
+}
