@@ -72,14 +72,15 @@ def with_host_page(app: ASGIApp, folder: Path) -> ASGIApp:
 
 @pytest.fixture
 def serve(emulator: EmulatorState, host_page: Path, browser: Any) -> Callable[[], Any]:
-    """Serves the MCP server (on the test's emulator) over HTTP on loopback, with the host page; yields the base URL.
+    """Serves the MCP server (on the test's emulator, with `Settings` overrides) over HTTP on loopback, with the host
+    page; yields the base URL.
 
     The browser's pages close first, so that no open stream holds the server's shutdown.
     """
 
     @asynccontextmanager
-    async def serving() -> AsyncGenerator[str, None]:
-        settings = Settings(emulator=True, transport="http")
+    async def serving(**overrides: Any) -> AsyncGenerator[str, None]:
+        settings = Settings(emulator=True, transport="http", **overrides)
 
         async def sleep(seconds: float) -> None:
             emulator.clock.advance(seconds)

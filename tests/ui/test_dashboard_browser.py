@@ -199,6 +199,23 @@ async def test_a_delete_from_the_view_asks_for_confirmation_and_changes_nothing_
         await host.assert_offline_and_secret_free(SECRET_VALUE, DEFAULT_API_SECRET)
 
 
+async def test_on_a_read_only_server_the_view_stops_offering_what_the_server_cannot_do(
+    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+) -> None:
+    function = emulator.create_function("Price feed")
+    job = emulator.create_job(function.function_uuid, "v1", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+
+    async with serve(read_only=True) as base:
+        host = await HostPage.open(
+            browser, base, screenshots, "get_cloud_function", {"function_uuid": function.function_uuid}
+        )
+        await host.job(job.job_uuid).get_by_test_id("delete").click()
+
+        await expect(host.view.get_by_test_id("notice")).to_contain_text("does not offer delete_cloud_function_job")
+        await expect(host.view.get_by_test_id("delete")).to_have_count(0)
+        assert [j["job_uuid"] for j in await live_jobs(mcp, function.function_uuid)] == [job.job_uuid]
+
+
 async def test_a_rollback_deploys_the_old_cid_and_the_view_follows_it_until_it_serves(
     mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
 ) -> None:

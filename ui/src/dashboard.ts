@@ -207,6 +207,7 @@ export class Dashboard implements render.Actions {
       );
       this.state.prompt = null;
       if (outcome.kind !== "ok") {
+        if (outcome.kind === "error" && outcome.unknownTool) this.state.unavailable.add("create_cloud_function_job");
         this.state.notice = { tone: "bad", text: `The job was not created: ${outcome.text}` };
         return;
       }
@@ -378,6 +379,7 @@ export class Dashboard implements render.Actions {
     }
     this.state.prompt = null;
     if (outcome.kind !== "ok") {
+      if (outcome.unknownTool) this.state.unavailable.add("delete_cloud_function_job");
       this.state.notice = { tone: "bad", text: `Job "${job.name}" was not deleted: ${outcome.text}` };
       return;
     }

@@ -66,7 +66,8 @@ function cap(data: CreditBalance): HTMLElement | null {
   const limit = data.spending_cap;
   if (!limit) return null;
   const tone = limit.remaining <= 0 ? "bad" : "idle";
-  return badge(`Cap: ${limit.spent} of ${limit.limit} spent, ${limit.remaining} left`, tone, "spending-cap");
+  const label = `Spending cap: ${limit.spent} of ${limit.limit} credits used, ${limit.remaining} left`;
+  return badge(label, tone, "spending-cap");
 }
 
 export function functions(state: State, actions: Actions, where: Locale): Child[] {
@@ -235,9 +236,11 @@ function jobButtons(job: JobView, serving: JobView | undefined, state: State, ac
   const disabled = state.busy || state.prompt !== null;
   // A job that is deploying will serve soon anyway; one that serves, or runs the serving script, is no rollback.
   const canRollBack =
+    !state.unavailable.has("create_cloud_function_job") &&
     (job.status === "INACTIVE" || job.status === "MATCHED") &&
     !job.serves_gateway &&
     job.script_cid !== serving?.script_cid;
+  const canDelete = !state.unavailable.has("delete_cloud_function_job");
   return [
     canRollBack
       ? button(serving ? "Roll back" : "Redeploy", () => actions.askRollback(job), {
@@ -247,7 +250,7 @@ function jobButtons(job: JobView, serving: JobView | undefined, state: State, ac
           title: "Create a new job that runs this job's script",
         })
       : null,
-    button("Delete", () => actions.askDelete(job), { kind: "danger", disabled, testid: "delete" }),
+    canDelete ? button("Delete", () => actions.askDelete(job), { kind: "danger", disabled, testid: "delete" }) : null,
   ];
 }
 

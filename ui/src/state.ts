@@ -40,6 +40,8 @@ export interface State {
   busy: boolean;
   polling: boolean;
   refreshedAt: Date | null;
+  /** Tools this server does not offer (a read-only server, or a selection of tools): their buttons are hidden. */
+  unavailable: Set<string>;
 }
 
 export function initialState(): State {
@@ -55,5 +57,6 @@ export function initialState(): State {
     busy: false,
     polling: false,
     refreshedAt: null,
+    unavailable: new Set(),
   };
 }

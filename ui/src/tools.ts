@@ -8,7 +8,7 @@ type CallToolResult = Awaited<ReturnType<App["callServerTool"]>>;
 export type Outcome<T> =
   | { kind: "ok"; data: T; text: string }
   | { kind: "confirm"; text: string; token: string }
-  | { kind: "error"; text: string };
+  | { kind: "error"; text: string; unknownTool?: boolean };
 
 const CONFIRMATION = "Confirmation required:";
 const TOKEN = /confirmation_token="([^"]+)"/;
@@ -28,6 +28,9 @@ export function readResult<T>(name: string, result: CallToolResult, guard: (valu
     if (text.startsWith(CONFIRMATION) && token?.[1]) return { kind: "confirm", text, token: token[1] };
     // The SDK prefixes tool errors with "Error executing tool <name>: "; the view says which action failed itself.
     const reason = text.replace(/^Error executing tool [\w.-]+: /, "");
+    if (reason.startsWith("Unknown tool")) {
+      return { kind: "error", text: `This server does not offer ${name} (it may run read-only).`, unknownTool: true };
+    }
     return { kind: "error", text: reason || `${name} failed without saying why.` };
   }
   if (!guard(result.structuredContent)) {
