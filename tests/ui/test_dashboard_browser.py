@@ -37,10 +37,16 @@ class HostPage:
 
     @classmethod
     async def open(
-        cls, browser: Any, base: str, shots: Path, tool: str, arguments: dict[str, Any] | None = None
+        cls,
+        browser: Any,
+        base: str,
+        shots: Path,
+        tool: str,
+        arguments: dict[str, Any] | None = None,
+        theme: str = "light",
     ) -> "HostPage":
         host = cls(await browser.new_page(), shots)
-        query = urlencode({"tool": tool, "args": json.dumps(arguments or {})})
+        query = urlencode({"tool": tool, "args": json.dumps(arguments or {}), "theme": theme})
         await host.page.goto(f"{base}/host/host.html?{query}")
         await host.page.wait_for_function("window.testHost.ready || window.testHost.error !== null")
         assert await host.page.evaluate("window.testHost.error") is None
@@ -159,6 +165,13 @@ async def test_the_gateway_console_shows_the_functions_reply_as_text(
         ]
         await host.screenshot("3-console.png")
         await host.assert_offline_and_secret_free(SECRET_VALUE, DEFAULT_API_SECRET)
+
+        dark = await HostPage.open(
+            browser, base, screenshots, "get_cloud_function", {"function_uuid": seed["feed"]}, theme="dark"
+        )
+        await expect(dark.view.locator("html")).to_have_attribute("data-theme", "dark")
+        await expect(dark.view.get_by_test_id("job")).to_have_count(2)
+        await dark.screenshot("10-dark.png")
 
 
 async def test_a_delete_from_the_view_asks_for_confirmation_and_changes_nothing_until_given(

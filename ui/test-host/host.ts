@@ -1,7 +1,7 @@
 // A minimal MCP Apps host for the browser tests: an MCP client to the server on this origin, and the official
 // host-side AppBridge rendering the view of one tool call in a sandboxed frame. Not shipped.
 //
-// host.html?tool=<name>&args=<JSON> calls the tool, reads its ui:// resource, and shows the view.
+// host.html?tool=<name>&args=<JSON>[&theme=dark] calls the tool, reads its ui:// resource, and shows the view.
 // window.testHost exposes what the tests check: readiness, the view's tool calls and their answers, and the
 // model-context updates the view sent.
 
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const toolName = params.get("tool") ?? "list_cloud_functions";
   const args = JSON.parse(params.get("args") ?? "{}") as Record<string, unknown>;
+  const theme = params.get("theme") === "dark" ? "dark" : "light";
+  document.body.dataset.theme = theme;
   document.getElementById("tool")!.textContent = toolName;
 
   const client = new Client(HOST, {
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     { serverTools: {}, serverResources: {}, logging: {}, updateModelContext: { text: {} } },
     {
       hostContext: {
-        theme: "light",
+        theme,
         locale: "en-US",
         timeZone: "UTC",
         displayMode: "inline",
