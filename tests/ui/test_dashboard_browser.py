@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.ui]
 SECRET_VALUE = "env-value-that-never-leaves-the-server-9d2f"
 # What the serving script answers: markup that would run if the view treated the reply as HTML.
 MARKUP_REPLY = '<b id="injected">v2</b> says <img src="x" onerror="document.title=\'owned\'"> hi'
+POLL_MS = 3_000
+"""How often the view looks again while a job deploys (POLL_SECONDS in ui/src/render.ts)."""
 GATEWAY_LABELS = {"serving": "Serving", "no_job_matched_yet": "No job matched yet"}
 
 
@@ -46,6 +48,8 @@ class HostPage:
         theme: str = "light",
     ) -> "HostPage":
         host = cls(await browser.new_page(), shots)
+        # The page's clock runs on its own, and a test can move it ahead to fire the view's timers at once.
+        await host.page.clock.install()
         query = urlencode({"tool": tool, "args": json.dumps(arguments or {}), "theme": theme})
         await host.page.goto(f"{base}/host/host.html?{query}")
         await host.page.wait_for_function("window.testHost.ready || window.testHost.error !== null")
@@ -253,10 +257,12 @@ async def test_a_rollback_deploys_the_old_cid_and_the_view_follows_it_until_it_s
         await expect(host.view.get_by_test_id("balance")).to_have_text(f"{balance - 100:,} credits")
         await host.screenshot("6-rollback-deploying.png")
 
-        # Nobody clicks Refresh from here: the view keeps looking while the job deploys.
+        # Nobody clicks Refresh from here: the view looks again on its own every few seconds while the job deploys.
         emulator.clock.advance(10)
+        await host.page.clock.fast_forward(POLL_MS)
         await expect(row.get_by_test_id("job-status")).to_have_text("DEPLOYED")
         emulator.clock.advance(20)
+        await host.page.clock.fast_forward(POLL_MS)
         await expect(row.get_by_test_id("job-status")).to_have_text("MATCHED")
         await expect(row.get_by_test_id("serves")).to_be_visible()
         await expect(host.view.get_by_test_id("polling")).to_have_count(0)
