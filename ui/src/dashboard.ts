@@ -173,7 +173,7 @@ export class Dashboard implements render.Actions {
     void this.runAction(async () => {
       // The first call changes nothing: the server answers with what the deletion would do and a token (or asks the
       // user itself, through the host, when the host can show a form).
-      const outcome = await this.tools.call("delete_cloud_function_job", { job_uuid: job.job_uuid }, isDeletedJob);
+      const outcome = await this.tools.call("delete_cloud_function_job", { job_uuid: job.job_uuid }, isAnything);
       this.afterDelete(job, outcome);
     });
   };
@@ -193,7 +193,7 @@ export class Dashboard implements render.Actions {
         const outcome = await this.tools.call(
           "delete_cloud_function_job",
           { job_uuid: prompt.job.job_uuid, confirmation_token: prompt.token },
-          isDeletedJob,
+          isAnything,
         );
         this.afterDelete(prompt.job, outcome);
         return;
@@ -203,7 +203,7 @@ export class Dashboard implements render.Actions {
       const outcome = await this.tools.call(
         "create_cloud_function_job",
         { function_uuid: functionUuid, name: prompt.name, script_cid: prompt.job.script_cid },
-        isCreatedJob,
+        isAnything,
       );
       this.state.prompt = null;
       if (outcome.kind !== "ok") {
@@ -211,7 +211,7 @@ export class Dashboard implements render.Actions {
         this.state.notice = { tone: "bad", text: `The job was not created: ${outcome.text}` };
         return;
       }
-      this.state.notice = { tone: "ok", text: createdNotice(outcome.data) };
+      this.state.notice = { tone: "ok", text: isCreatedJob(outcome.data) ? createdNotice(outcome.data) : outcome.text };
       await this.tellModel(outcome.text);
     });
   };
@@ -372,7 +372,7 @@ export class Dashboard implements render.Actions {
     this.refreshed();
   }
 
-  private afterDelete(job: JobView, outcome: Outcome<DeletedJob>): void {
+  private afterDelete(job: JobView, outcome: Outcome<Record<string, unknown>>): void {
     if (outcome.kind === "confirm") {
       this.state.prompt = { kind: "delete", job, question: confirmationQuestion(outcome.text), token: outcome.token };
       return;
@@ -383,10 +383,7 @@ export class Dashboard implements render.Actions {
       this.state.notice = { tone: "bad", text: `Job "${job.name}" was not deleted: ${outcome.text}` };
       return;
     }
-    const served = outcome.data.served_gateway
-      ? " It served the gateway, which stops answering within about 5 minutes unless another job takes over."
-      : "";
-    this.state.notice = { tone: "ok", text: `Deleted job "${outcome.data.name}".${served}` };
+    this.state.notice = { tone: "ok", text: deletedNotice(job, outcome.data) };
     void this.tellModel(outcome.text);
   }
 
@@ -406,6 +403,15 @@ export class Dashboard implements render.Actions {
     const context = this.app.getHostContext();
     return { locale: context?.locale, timeZone: context?.timeZone };
   }
+}
+
+/** The deletion in the user's words; any answer that is not an error means the job is gone. */
+function deletedNotice(job: JobView, answer: Record<string, unknown>): string {
+  const deleted: DeletedJob | null = isDeletedJob(answer) ? answer : null;
+  const served = deleted?.served_gateway
+    ? " It served the gateway, which stops answering within about 5 minutes unless another job takes over."
+    : "";
+  return `Deleted job "${deleted?.name ?? job.name}".${served}`;
 }
 
 function createdNotice(created: CreatedJob): string {
