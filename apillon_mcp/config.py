@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(
         default=20.0, ge=0, le=300, validation_alias=_env("retry_max_seconds", "APILLON_MCP_RETRY_MAX_SECONDS")
     )
+    spending_cap_credits: int | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=_env("spending_cap_credits", "APILLON_MCP_SPENDING_CAP"),
+        description="Most credits this server process may spend on new jobs; unset: no cap of its own.",
+    )
     confirmation_key: SecretStr | None = Field(
         default=None,
         validation_alias=_env("confirmation_key", "APILLON_MCP_CONFIRMATION_KEY"),

@@ -5,12 +5,14 @@ A destructive call runs only after explicit consent, obtained one of two ways:
 1. The client supports form elicitation: the user is asked, through a resolver so that it works on both
    protocol eras, with the effect spelled out from live data. Accept runs the action; anything else does not.
 2. Otherwise the first call changes nothing and answers `Confirmation required: <effect>` with a
-   `confirmation_token`. The token is an HMAC bound to the tool, its exact arguments and the live state the
+   `confirmation_token`. The token is an HMAC bound to the tool, its exact arguments and the facts the
    effect was described from; it expires after five minutes and is accepted once. It needs no shared
-   state between replicas that share the key: the state binding makes a replayed token fail once the
-   action changed that state, and each process also remembers the tokens it has accepted.
+   state between replicas that share the key: the fact binding makes a replayed token fail once the
+   action changed those facts, and each process also remembers the tokens it has accepted.
 
-Every failure on this path refuses the action.
+Consent is to a description, so it holds only while the description does: before acting, the effect is
+described again from live data, and when one of its facts changed (a job that now serves the gateway, say)
+nothing is done and the answer says exactly what changed. Every failure on this path refuses the action.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import secrets
 import struct
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +38,22 @@ from pydantic import BaseModel, Field, StrictBool
 TOKEN_TTL_SECONDS = 300
 _HEARTBEAT_SECONDS = 15
 _IN_BAND_ELICITATION = "2026-07-28"
-_TOKEN_PREFIX = "ct1."
-_LAYOUT = struct.Struct(">BI8s8s8s")  # version, expiry (unix s), nonce, call tag, state tag
+_TOKEN_PREFIX = "ct2."
+_HEAD = struct.Struct(">BI8s8sB")  # version, expiry (unix s), nonce, call tag, number of facts
+_FACT_TAG_BYTES = 4
 _MAC_BYTES = 16
-_VERSION = 1
+_VERSION = 2
+MAX_FACTS = 64
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the user's consent rests on, in words: a job, and what deleting it would stop."""
+
+    subject: str
+    """What it is about, e.g. `job "v1" uuid=...`."""
+    value: str
+    """Its state as far as the effect goes, e.g. "serves the gateway"; a change here is a material change."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +62,19 @@ class Effect:
 
     description: str
     """Sentences for the user: what changes, what stops working, what cannot be undone."""
-    state: str
-    """A fingerprint of the live state the description was made from."""
+    facts: tuple[Fact, ...]
+    """What the description rests on; consent holds while these hold."""
+
+
+def changed_facts(before: Sequence[Fact], now: Effect) -> str:
+    """What changed between two descriptions, in words; empty when nothing material did."""
+    if [fact.subject for fact in before] != [fact.subject for fact in now.facts]:
+        return _other_subjects(now)
+    return "; ".join(
+        f"{new.subject} was {old.value}, now {new.value}"
+        for old, new in zip(before, now.facts, strict=True)
+        if old.value != new.value
+    )
 
 
 class ConfirmForm(BaseModel):
@@ -69,9 +94,13 @@ class TokenRefused(Exception):
     """The confirmation token does not authorise this call; the message says why."""
 
 
+def _other_subjects(effect: Effect) -> str:
+    return "what it acts on is not the same any more: " + "; ".join(f"{f.subject}: {f.value}" for f in effect.facts)
+
+
 @dataclass(frozen=True)
 class Claim:
-    state_tag: bytes
+    fact_tags: tuple[bytes, ...]
 
 
 class ConfirmationGuard:
@@ -87,17 +116,18 @@ class ConfirmationGuard:
 
     def issue(self, tool: str, arguments: Mapping[str, Any], effect: Effect) -> str:
         """A token for exactly this call; `arguments` may include who calls (the API key), to bind it too."""
+        if len(effect.facts) > MAX_FACTS:
+            raise ValueError(f"an effect rests on at most {MAX_FACTS} facts")
         expiry = int(self._clock()) + self._ttl
-        blob = _LAYOUT.pack(
-            _VERSION, expiry, secrets.token_bytes(8), self._call_tag(tool, arguments), self._state_tag(effect.state)
-        )
+        head = _HEAD.pack(_VERSION, expiry, secrets.token_bytes(8), self._call_tag(tool, arguments), len(effect.facts))
+        blob = head + b"".join(self._fact_tag(fact) for fact in effect.facts)
         return _TOKEN_PREFIX + base64.urlsafe_b64encode(blob + self._mac(blob)).decode().rstrip("=")
 
     def redeem(self, tool: str, arguments: Mapping[str, Any], token: str) -> Claim:
-        """Check the token and use it up. The caller still compares `Claim.state_tag` with the live state."""
+        """Check the token and use it up. The caller still compares the claim with the live facts (`changes`)."""
         blob = self._authentic_blob(token)
-        version, expiry, nonce, call_tag, state_tag = _LAYOUT.unpack(blob)
-        if version != _VERSION:
+        version, expiry, nonce, call_tag, count = _HEAD.unpack(blob[: _HEAD.size])
+        if version != _VERSION or len(blob) != _HEAD.size + count * _FACT_TAG_BYTES:
             raise TokenRefused("it is from an incompatible version of this server")
         if not hmac.compare_digest(call_tag, self._call_tag(tool, arguments)):
             raise TokenRefused(
@@ -110,13 +140,23 @@ class ConfirmationGuard:
         if nonce in self._used:
             raise TokenRefused("it was already used (each token is accepted once)")
         self._used[nonce] = expiry
-        return Claim(state_tag=state_tag)
+        return Claim(tuple(blob[i : i + _FACT_TAG_BYTES] for i in range(_HEAD.size, len(blob), _FACT_TAG_BYTES)))
 
-    def matches(self, claim: Claim, effect: Effect) -> bool:
-        return hmac.compare_digest(claim.state_tag, self._state_tag(effect.state))
+    def changes(self, claim: Claim, effect: Effect) -> str:
+        """What changed, in words, between the facts the token was issued for and `effect`; empty if nothing."""
+        if len(claim.fact_tags) != len(effect.facts):
+            return _other_subjects(effect)
+        return "; ".join(
+            f"{fact.subject} is now {fact.value}"
+            for tag, fact in zip(claim.fact_tags, effect.facts, strict=True)
+            if not hmac.compare_digest(tag, self._fact_tag(fact))
+        )
 
     def _authentic_blob(self, token: str) -> bytes:
-        malformed = TokenRefused("it is not a token this server issued (altered, truncated or from another server)")
+        malformed = TokenRefused(
+            "it is not a token this server issued: it was altered or cut short, or this server restarted since it "
+            "issued the token (tokens do not outlive the server unless APILLON_MCP_CONFIRMATION_KEY is set)"
+        )
         if not token.startswith(_TOKEN_PREFIX):
             raise malformed
         encoded = token.removeprefix(_TOKEN_PREFIX)
@@ -124,9 +164,10 @@ class ConfirmationGuard:
             raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except ValueError:
             raise malformed from None
-        if len(raw) != _LAYOUT.size + _MAC_BYTES:
+        # Unused bits of the last character would let two spellings decode alike: accept only the canonical one.
+        if len(raw) < _HEAD.size + _MAC_BYTES or base64.urlsafe_b64encode(raw).decode().rstrip("=") != encoded:
             raise malformed
-        blob, mac = raw[: _LAYOUT.size], raw[_LAYOUT.size :]
+        blob, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
         if not hmac.compare_digest(mac, self._mac(blob)):
             raise malformed
         return blob
@@ -142,8 +183,9 @@ class ConfirmationGuard:
         canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
         return hmac.digest(self._key, b"call\0" + tool.encode() + b"\0" + canonical.encode(), hashlib.sha256)[:8]
 
-    def _state_tag(self, state: str) -> bytes:
-        return hmac.digest(self._key, b"state\0" + state.encode(), hashlib.sha256)[:8]
+    def _fact_tag(self, fact: Fact) -> bytes:
+        material = json.dumps([fact.subject, fact.value], ensure_ascii=False).encode()
+        return hmac.digest(self._key, b"fact\0" + material, hashlib.sha256)[:_FACT_TAG_BYTES]
 
 
 def can_elicit(ctx: Context[Any, Any]) -> bool:
@@ -155,9 +197,11 @@ def can_elicit(ctx: Context[Any, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Answered:
-    """The outcome of an elicitation the resolver made itself; None, with the reason, when there was none."""
+    """The outcome of an elicitation the resolver made itself, and the effect the user was shown; None, with the
+    reason, when there was none."""
 
     outcome: ElicitationResult[ConfirmForm] | None
+    shown: Effect | None = None
     failure: str = ""
 
 
@@ -182,11 +226,11 @@ async def ask_user(
             try:
                 outcome = await ctx.elicit(message, ConfirmForm)
             except (MCPError, ValueError) as error:
-                return Answered(None, f"the client could not show the confirmation ({error})")
+                return Answered(None, failure=f"the client could not show the confirmation ({error})")
             finally:
                 heartbeat.cancel_scope.cancel()
-        return Answered(outcome)
-    return Answered(None, f"the user did not answer the confirmation within {timeout:.0f} s")
+        return Answered(outcome, shown=effect)
+    return Answered(None, failure=f"the user did not answer the confirmation within {timeout:.0f} s")
 
 
 async def _keep_alive(ctx: Context[Any, Any]) -> None:
@@ -207,15 +251,17 @@ async def consent_refusal(
     describe: Callable[[], Awaitable[Effect]],
 ) -> CallToolResult | None:
     """None when the call may go ahead; otherwise the error result to return, with nothing changed."""
+    shown: Effect | None = None
     if isinstance(answer, AcceptedElicitation) and isinstance(answer.data, Answered):
         if answer.data.outcome is None:
             return _refused(answer.data.failure)
+        shown = answer.data.shown
         answer = answer.data.outcome
     if isinstance(answer, AcceptedElicitation):
         if isinstance(answer.data, NotAsked):
             return await _token_refusal(guard, tool, arguments, token, describe)
         if isinstance(answer.data, ConfirmForm) and answer.data.confirm:
-            return None
+            return await _still_as_shown(shown, describe)
         return _refused("the user did not tick the confirmation box")
     return _refused(f"the user {'declined' if answer.action == 'decline' else 'cancelled'} the confirmation")
 
@@ -238,10 +284,31 @@ async def _token_refusal(
             "confirmation_token to get a new one, and show the user what it says before using it."
         )
     effect = await describe()
-    if guard.matches(claim, effect):
+    changed = guard.changes(claim, effect)
+    if not changed:
         return None
     return _confirmation_required(
-        effect, guard.issue(tool, arguments, effect), tool, preface="The situation changed since that token was issued."
+        effect,
+        guard.issue(tool, arguments, effect),
+        tool,
+        preface=f"The situation changed since that token was issued: {changed}. This is the new effect:",
+    )
+
+
+async def _still_as_shown(shown: Effect | None, describe: Callable[[], Awaitable[Effect]]) -> CallToolResult | None:
+    """After a form answered mid-call: None when the effect is still the one the user accepted.
+
+    The user may take minutes over the form; a job can match meanwhile. (From protocol 2026-07-28 on, the form
+    is answered between two rounds of the call, and the SDK asks again by itself when the question changed.)
+    """
+    if shown is None:
+        return None
+    changed = changed_facts(shown.facts, await describe())
+    if not changed:
+        return None
+    return _error(
+        f"Not done: the situation changed while the confirmation was open: {changed}. Nothing was changed. Call "
+        "the tool again with the same arguments to see the new effect and ask the user again."
     )
 
 

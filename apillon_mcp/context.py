@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -12,8 +14,25 @@ from mcp.server.mcpserver.exceptions import ToolError
 from apillon_mcp.apillon import ApillonClient
 from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.confirm import ConfirmationGuard
+from apillon_mcp.spending import SpendingLedger
 
 CREDENTIAL_HEADERS = ("X-Apillon-Api-Key", "X-Apillon-Api-Secret")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The server runs against the offline emulator: nothing is public and the credits are play money."""
+
+    top_up: str
+    """How the user adds credits to this sandbox, as a sentence."""
+
+    @classmethod
+    def on(cls, state: Path | None) -> Sandbox:
+        """The sandbox whose state is kept at `state` (None: the default file; `:memory:`: nowhere)."""
+        if state is not None and str(state) == ":memory:":
+            return cls("this sandbox keeps its state in memory only: restart the server for a fresh 1000 credits")
+        where = "" if state is None else f" --emulator-state {shlex.quote(str(state))}"
+        return cls(f"run `apillon-mcp sandbox top-up 1000{where}` in a terminal (the server sees it at once)")
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,10 @@ class AppState:
     """Longest wait for the user's answer to a confirmation asked mid-call (handshake-era connections)."""
     local_files: bool
     """The server runs on the user's machine (stdio), so tools may read files the user names."""
+    spending: SpendingLedger
+    """What this server may still spend on jobs (its own cap, if configured)."""
+    sandbox: Sandbox | None = None
+    """Set when the server runs against the offline emulator."""
 
 
 ToolContext = Context[AppState, Any]

@@ -14,10 +14,11 @@ from apillon_mcp.apillon import ApillonClient
 from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
-from apillon_mcp.context import ApillonServer, AppState
+from apillon_mcp.context import ApillonServer, AppState, Sandbox
 from apillon_mcp.form_replies import OneUsePerReply
 from apillon_mcp.instructions import instructions_for
 from apillon_mcp.keys import ServerKeys
+from apillon_mcp.spending import SpendingLedger
 from apillon_mcp.tools import select_tools
 
 Connect = Callable[[], AbstractAsyncContextManager[ApillonClient]]
@@ -39,6 +40,8 @@ def build_server(
     keys = ServerKeys.from_setting(settings.confirmation_key)
     guard = ConfirmationGuard(keys.confirmation, clock=clock)
     jobs = JobLocator()
+    spending = SpendingLedger(settings.spending_cap_credits)
+    sandbox = Sandbox.on(settings.emulator_state) if settings.emulator else None
 
     @asynccontextmanager
     async def lifespan(_: ApillonServer) -> AsyncGenerator[AppState, None]:
@@ -52,13 +55,17 @@ def build_server(
                 sleep=sleep,
                 elicitation_timeout=settings.elicitation_timeout_seconds,
                 local_files=settings.transport == "stdio",
+                spending=spending,
+                sandbox=sandbox,
             )
 
     mcp: ApillonServer = MCPServer(
         "apillon-mcp",
         title="Apillon Cloud Functions",
         version=__version__,
-        instructions=instructions_for([tool.name for tool in tools], read_only=settings.read_only),
+        instructions=instructions_for(
+            [tool.name for tool in tools], read_only=settings.read_only, sandbox=settings.emulator
+        ),
         lifespan=lifespan,
         tools=[tool.build() for tool in tools],
         request_state_security=keys.request_state_security(

@@ -19,7 +19,10 @@ from benchmarks.report import Budget, Cell, Outcome, Table
 from benchmarks.schema_rules import Violation, violations
 from benchmarks.sizes import json_bytes
 
-BUDGET_BYTES_PER_TOOL = 650
+# 650 B held the nine tools of the first release (629 B mean, 5,662 B in all). Safe deploys added, measured:
+# test_cloud_function_script (1,277 B), deploy's smoke_test, deploy_despite_problems and longer description
+# (about 450 B), delete's job_uuids and create's wait (about 240 B): 7,780 B for ten tools, 778 B each.
+BUDGET_BYTES_PER_TOOL = 800
 MODEL_FACING = ("name", "description", "inputSchema")
 
 

@@ -11,7 +11,14 @@ response bodies, envelope included, as the emulator sent them to the server's cl
 - invoke: the gateway's reply plus the get-function answer used to find the gateway URL.
 
 The summary must also keep what the next step needs: each function uuid, job uuid (on the same line as its
-status), the job status, the next page, the CID, the HTTP status and the reply.
+status and, for get, its script CID, which a rollback needs), the job status, the next page, the CID, the HTTP
+status and the reply.
+
+Budgets: a summary takes at most 35% of the raw bytes, except where the result must carry more than the ids:
+- get, 45%: each job line carries its script CID (46 B) and creation time (20 B), so that a model reading only
+  the text can roll back (measured: 3,454 B, 43.9%; the same summary without CID and time is 2,014 B, 25.6%);
+- deploy, 50%: the summary says what was checked before paying and where the CID came from (measured: 591 B, of
+  which 140 B are the checks).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from benchmarks.seed import QUOTE_SCRIPT, add_functions, add_jobs_in_every_statu
 from benchmarks.sizes import ResultBytes, summary_text
 
 BUDGET_PERCENT = 35.0
+GET_BUDGET_PERCENT = 45.0
+DEPLOY_BUDGET_PERCENT = 50.0
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CID = re.compile(r"Qm[1-9A-HJ-NP-Za-km-z]{44}|bafy[a-z2-7]{55}")
 FUNCTIONS = 25
@@ -50,6 +59,7 @@ class Case:
     """Every API answer the tool read."""
     must_keep: Sequence[str]
     """What the next step needs: each entry's space-separated words must all appear on one line of the summary."""
+    budget_percent: float = BUDGET_PERCENT
 
     @property
     def raw_bytes(self) -> int:
@@ -96,9 +106,12 @@ async def _get_case() -> Case:
         result = await call(client, "get_cloud_function", {"function_uuid": function.function_uuid})
     # The state settled while answering: read each job's status now, as the result had to show it.
     settled = sandbox.state.jobs
-    keep = [function.function_uuid, *(f"{job.job_uuid} {settled[job.job_uuid].job_status.name}" for job in jobs)]
+    keep = [
+        function.function_uuid,
+        *(f"{job.job_uuid} {settled[job.job_uuid].job_status.name} cid={job.script_cid}" for job in jobs),
+    ]
     raw = recorder.find("GET", f"/cloud-functions/{function.function_uuid}")[:1]
-    return Case(f"get (function with {JOBS} jobs)", result, raw, recorder.exchanges, keep)
+    return Case(f"get (function with {JOBS} jobs)", result, raw, recorder.exchanges, keep, GET_BUDGET_PERCENT)
 
 
 async def _deploy_and_invoke_cases() -> list[Case]:
@@ -125,7 +138,7 @@ async def _deploy_and_invoke_cases() -> list[Case]:
     invoke_raw = [*[e for e in invoke_exchanges if e.path == f"/cloud-functions/{uuid}"], *gateway]
     reply = gateway[-1].body.decode() if gateway else "(no gateway reply)"
     return [
-        Case("deploy (upload, job, wait)", deployed, deploy_raw, deploy_exchanges, deploy_keep),
+        Case("deploy (upload, job, wait)", deployed, deploy_raw, deploy_exchanges, deploy_keep, DEPLOY_BUDGET_PERCENT),
         Case("invoke (gateway call)", invoked, invoke_raw, invoke_exchanges, ["HTTP 200", reply]),
     ]
 
@@ -159,6 +172,7 @@ def _outcome(cases: list[Case], notes: list[str]) -> Outcome:
                 "raw_responses": [f"{e.method} {e.path}" for e in case.raw],
                 "summary_bytes": size.summary,
                 "summary_percent_of_raw": round(summary_pct, 1),
+                "budget_percent": case.budget_percent,
                 "structured_bytes": size.structured,
                 "structured_percent_of_raw": round(structured_pct, 1),
                 "all_api_bytes": sum(len(e.body) for e in case.everything),
@@ -168,13 +182,14 @@ def _outcome(cases: list[Case], notes: list[str]) -> Outcome:
                 "missing": missing,
             }
         )
+        within = summary_pct <= case.budget_percent
         outcome.budgets.append(
             Budget(
                 f"result size: {case.name} summary vs raw",
-                f"<= {BUDGET_PERCENT:.0f}%",
+                f"<= {case.budget_percent:.0f}%",
                 f"{summary_pct:.1f}% ({size.summary} of {case.raw_bytes} B)",
-                summary_pct <= BUDGET_PERCENT,
-                "" if summary_pct <= BUDGET_PERCENT else _cause(case, size.summary),
+                within,
+                "" if within else _cause(case, size.summary),
             )
         )
         outcome.budgets.append(
@@ -195,7 +210,7 @@ def _outcome(cases: list[Case], notes: list[str]) -> Outcome:
 def _cause(case: Case, summary_bytes: int) -> str:
     """Where the summary's bytes go: list lines, identifiers said twice, CIDs."""
     text = summary_text(case.result)
-    allowed = int(case.raw_bytes * BUDGET_PERCENT / 100)
+    allowed = int(case.raw_bytes * case.budget_percent / 100)
     items = [line for line in text.splitlines() if line.startswith("- ")]
     cids = _CID.findall(text)
     found = [*_UUID.findall(text), *cids]

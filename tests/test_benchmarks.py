@@ -26,6 +26,7 @@ FIGURES = {
     "call_overhead": {"in_memory_mcp", "bare_api_client", "stdio_mcp", "in_memory_ratio_median", "stdio_ratio_median"},
     "scale": {"functions", "jobs", "calls", "state_traced_bytes", "call_round_peak_traced_bytes"},
     "http": {"calls_attempted", "calls_succeeded", "errors", "throughput_calls_per_second", "latency"},
+    "scenarios": {"scenarios"},
 }
 CASE_FIGURES = {"raw_bytes", "summary_bytes", "summary_percent_of_raw", "structured_bytes", "missing"}
 

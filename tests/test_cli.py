@@ -39,7 +39,7 @@ async def test_the_stdio_server_with_the_emulator_lists_tools_and_answers_a_call
         created = await client.call_tool("create_cloud_function", {"name": "over stdio"})
         listing = await client.call_tool("list_cloud_functions", {})
 
-    assert len(listed) == 9
+    assert len(listed) == 10
     assert data(created)["name"] == "over stdio"
     assert '"over stdio"' in text(listing)
 
@@ -140,7 +140,7 @@ def test_the_demo_walks_through_every_step_and_shows_no_secret() -> None:
     assert '{"message":"Greetings from Acurast, Ada!"}' in printed
     assert printed.count("Confirmation required:") == 2
     assert "Replaced the environment" in printed
-    assert "Deleted job" in printed
+    assert "Deleted 1 job" in printed
     assert "demo-secret-value" not in printed
 
 

@@ -86,7 +86,7 @@ async def test_with_the_token_tools_are_listed_and_called(emulator: EmulatorStat
         listed = (await client.list_tools()).tools
         created = await client.call_tool("create_cloud_function", {"name": "over http"})
 
-    assert len(listed) == 9
+    assert len(listed) == 10
     assert data(created)["name"] == "over http"
     assert emulator.functions[data(created)["function_uuid"]].name == "over http"
 
@@ -123,7 +123,7 @@ async def test_a_configured_public_host_name_is_accepted(emulator: EmulatorState
     async with running(emulator, settings) as base, connect(base, headers) as client:
         listed = (await client.list_tools()).tools
 
-    assert len(listed) == 9
+    assert len(listed) == 10
 
 
 async def test_per_request_credentials_use_each_callers_key(emulator: EmulatorState) -> None:

@@ -121,7 +121,13 @@ async def test_read_only_mode_lists_no_prompt_that_needs_a_write_tool() -> None:
 
 
 async def test_a_tool_selection_lists_the_prompts_whose_tools_are_all_selected() -> None:
-    troubleshooting = ("get_cloud_function", "invoke_cloud_function", "get_credit_balance")
+    troubleshooting = (
+        "get_cloud_function",
+        "invoke_cloud_function",
+        "get_credit_balance",
+        "test_cloud_function_script",
+        "create_cloud_function_job",
+    )
 
     assert await prompts_listed(tools=troubleshooting) == {"troubleshoot_function"}
     assert await prompts_listed(tools=troubleshooting[:2]) == set()

@@ -13,7 +13,7 @@ from apillon_mcp.tools import ToolSelectionError
 
 pytestmark = pytest.mark.anyio
 
-READ_TOOLS = {"list_cloud_functions", "get_cloud_function", "get_credit_balance"}
+READ_TOOLS = {"list_cloud_functions", "get_cloud_function", "get_credit_balance", "test_cloud_function_script"}
 
 
 async def listed(settings: Settings) -> tuple[set[str], str]:

@@ -12,16 +12,35 @@ EXPECTED: dict[str, tuple[set[str], bool, bool]] = {
     "list_cloud_functions": ({"search", "page", "limit"}, True, False),
     "get_cloud_function": ({"function_uuid", "jobs_page", "jobs_limit"}, True, False),
     "create_cloud_function": ({"name", "description"}, False, False),
-    "create_cloud_function_job": ({"function_uuid", "name", "script_cid", "slots"}, False, False),
+    "create_cloud_function_job": (
+        {"function_uuid", "name", "script_cid", "slots", "wait"},
+        False,
+        False,
+    ),
     "set_cloud_function_environment": ({"function_uuid", "variables", "confirmation_token"}, False, True),
-    "delete_cloud_function_job": ({"job_uuid", "confirmation_token"}, False, True),
+    "delete_cloud_function_job": ({"job_uuid", "job_uuids", "confirmation_token"}, False, True),
     "get_credit_balance": (set(), True, False),
     "deploy_cloud_function_script": (
-        {"function_uuid", "job_name", "script_source", "script_path", "slots", "wait", "timeout_seconds"},
+        {
+            "function_uuid",
+            "job_name",
+            "script_source",
+            "script_path",
+            "slots",
+            "wait",
+            "timeout_seconds",
+            "smoke_test",
+            "deploy_despite_problems",
+        },
         False,
         False,
     ),
     "invoke_cloud_function": ({"function_uuid", "body", "path", "headers"}, False, False),
+    "test_cloud_function_script": (
+        {"script_source", "script_path", "body", "path", "headers", "variables", "timeout_seconds"},
+        True,
+        False,
+    ),
 }
 
 
@@ -69,7 +88,7 @@ async def test_numbers_and_lengths_are_bounded_in_the_schema(mcp: Client) -> Non
     limit = listed["list_cloud_functions"].input_schema["properties"]["limit"]
     name = listed["create_cloud_function"].input_schema["properties"]["name"]
 
-    assert (slots["minimum"], slots["maximum"], slots["default"]) == (0, 10, 1)
+    assert (slots["minimum"], slots["maximum"], slots["default"]) == (1, 10, 1)
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 100, 20)
     assert (name["minLength"], name["maxLength"]) == (1, 255)
 

@@ -93,6 +93,21 @@ class JobLocator:
                 return found
         return None
 
+    async def find_many(self, client: ApillonClient, job_uuids: list[str]) -> dict[str, LocatedJob | None]:
+        """`find` for each uuid, reading each function once: the jobs found beside one are taken from its page."""
+        found: dict[str, LocatedJob | None] = {}
+        for job_uuid in job_uuids:
+            if job_uuid in found:
+                continue
+            located = await self.find(client, job_uuid)
+            found[job_uuid] = located
+            if located is None:
+                continue
+            for job in located.function.jobs or ():
+                if job.job_uuid in job_uuids and job.job_uuid not in found:
+                    found[job.job_uuid] = LocatedJob(function=located.function, job=job)
+        return found
+
     async def _newest_function_uuids(self, client: ApillonClient) -> list[str]:
         # Listing order is creation order, oldest first; recent jobs usually belong to recent functions.
         first = await client.list_cloud_functions(page=1, limit=_SCAN_PAGE)

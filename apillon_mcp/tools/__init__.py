@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from apillon_mcp.tools import account, deploy, environment, functions, gateway, jobs
+from apillon_mcp.tools import account, deploy, environment, functions, gateway, jobs, script_test
 from apillon_mcp.tools.spec import ToolSpec
 
 ALL_TOOLS: tuple[ToolSpec, ...] = (
     *functions.TOOLS,
     *jobs.TOOLS,
+    *script_test.TOOLS,
     *deploy.TOOLS,
     *environment.TOOLS,
     *gateway.TOOLS,

@@ -1,4 +1,4 @@
-"""The project's credit balance: what deploying jobs costs."""
+"""The project's credit balance, and this server's own spending cap: what deploying jobs costs."""
 
 from __future__ import annotations
 
@@ -7,29 +7,54 @@ from typing import Annotated
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from apillon_mcp.context import ToolContext, apillon
+from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.common import READ, plural, result
+from apillon_mcp.tools.credits import JOB_PRICE_CREDITS
 from apillon_mcp.tools.spec import ToolSpec
 
-# Apillon's listed price of one job (product COMPUTING_JOB_CREATE); the live price may differ.
-JOB_PRICE_CREDITS = 100
+
+class SpendingCap(BaseModel):
+    limit: int = Field(description="Most credits this server process may spend on jobs (APILLON_MCP_SPENDING_CAP).")
+    spent: int = Field(description="Credits it spent since it started.")
+    remaining: int
 
 
 class CreditBalance(BaseModel):
     balance: int
-    jobs_affordable: int = Field(description=f"Jobs the balance pays for at {JOB_PRICE_CREDITS} credits each.")
+    jobs_affordable: int = Field(
+        description=f"Jobs the balance pays for at {JOB_PRICE_CREDITS} credits each, within the spending cap."
+    )
+    spending_cap: SpendingCap | None = Field(description="This server's own cap; null when none is set.")
+    sandbox: bool = Field(description="The offline sandbox: play credits.")
 
 
 async def get_credit_balance(ctx: ToolContext) -> Annotated[CallToolResult, CreditBalance]:
-    """Show the project's credit balance. Each new job costs credits; everything else here is free."""
+    """Show the project's credit balance (and this server's spending cap, if set). Each new job costs credits;
+    everything else here is free."""
+    state = app_state(ctx)
     balance = await apillon(ctx).get_credit_balance()
-    data = CreditBalance(balance=balance, jobs_affordable=max(0, balance // JOB_PRICE_CREDITS))
-    jobs = plural(data.jobs_affordable, "new job")
-    summary = (
-        f"Credit balance: {balance} credits, enough for {jobs} at {JOB_PRICE_CREDITS} credits each (Apillon's "
-        "listed price). Creating functions, setting variables, deleting jobs and calling gateways are free."
+    cap = state.spending.status()
+    affordable = max(0, balance // JOB_PRICE_CREDITS)
+    if cap is not None:
+        affordable = min(affordable, cap.remaining // JOB_PRICE_CREDITS)
+    data = CreditBalance(
+        balance=balance,
+        jobs_affordable=affordable,
+        spending_cap=None if cap is None else SpendingCap(limit=cap.limit, spent=cap.spent, remaining=cap.remaining),
+        sandbox=state.sandbox is not None,
     )
-    return result(summary, data)
+    lines = [
+        f"Credit balance: {balance} credits, enough for {plural(affordable, 'new job')} at {JOB_PRICE_CREDITS} "
+        "credits each (Apillon's listed price)."
+        + (" These are the offline sandbox's play credits." if state.sandbox is not None else "")
+    ]
+    if cap is not None:
+        lines.append(
+            f"This server's spending cap: {cap.limit} credits, {cap.spent} spent since it started, {cap.remaining} "
+            "left."
+        )
+    lines.append("Creating functions, setting variables, deleting jobs and calling gateways are free.")
+    return result("\n".join(lines), data)
 
 
 TOOLS = (ToolSpec(get_credit_balance, "Get the project's credit balance", READ, needs=()),)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal, cast
 from uuid import UUID
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import Job, JobStatus
 from apillon_mcp.tools.argument_errors import ArgumentHelp
+from apillon_mcp.tools.untrusted import quoted
 
 FunctionUuid = Annotated[
     UUID, Field(description="From list_cloud_functions."), ArgumentHelp(get_it="list_cloud_functions gives them")
@@ -64,20 +64,17 @@ class JobView(BaseModel):
         )
 
 
-def quoted(text: str | None) -> str:
-    """Text that came from the API, as a quoted literal: shown as data, never read as instructions."""
-    return json.dumps(text, ensure_ascii=False)
-
-
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def job_line(job: JobView) -> str:
-    """One line per job: what the next step needs (its uuid and status); the rest is in the structured result."""
-    serving = ", serves the gateway" if job.serves_gateway else ""
-    slots = f", slots={job.slots}" if job.slots != 1 else ""
-    return f"- {quoted(job.name)} uuid={job.job_uuid} {job.status}{serving}{slots}"
+    """One line per job: what the next steps need (uuid, status, the script's CID for a rollback, when it was
+    created)."""
+    serving = " SERVES THE GATEWAY," if job.serves_gateway else ""
+    slots = f" slots={job.slots}," if job.slots != 1 else ""
+    created = f" {job.created.astimezone(UTC):%Y-%m-%d %H:%M:%SZ}" if job.created is not None else ""
+    return f"- {quoted(job.name)} uuid={job.job_uuid} {job.status},{serving}{slots} cid={job.script_cid}{created}"
 
 
 def result(summary: str, data: BaseModel) -> CallToolResult:

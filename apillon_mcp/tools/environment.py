@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_EXECUTE, COMPUTING_READ
-from apillon_mcp.confirm import Answered, ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
+from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
-from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, quoted, result
+from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, result
 from apillon_mcp.tools.errors import surface_api_errors
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.untrusted import quoted
 
 # Apillon encrypts the JSON of the variable list with AWS KMS, which takes at most 4096 bytes.
 MAX_VARIABLES_JSON_BYTES = 4096
@@ -83,22 +84,28 @@ async def describe_environment_replacement(ctx: ToolContext, function_uuid: UUID
     names = ", ".join(quoted(name) for name in variables)
     sentences = [
         f"Replace ALL environment variables of cloud function {quoted(function.name)} (uuid={function.function_uuid}) "
-        f"with these {len(variables)}: {names}. Any variable not listed is removed, and the current values cannot "
-        "be read back to restore them."
+        f"with {plural(len(variables), 'variable')}: {names}. Any variable not listed is removed, and the current "
+        "values cannot be read back to restore them."
     ]
     if gateway.serving and gateway.job is not None:
+        receiver = f"job {quoted(gateway.job.name)} uuid={gateway.job.job_uuid}, which serves the gateway"
         sentences.append(f"The active job {quoted(gateway.job.name)} receives the new values on chain right away.")
     elif gateway.deleted:
+        receiver = "none: the active job was deleted"
         sentences.append(
             "Its active job was deleted: Apillon saves the variables but answers JOB_NOT_FOUND; jobs deployed later "
             "receive them when they reach MATCHED."
         )
     else:
+        receiver = "none yet: no job serves"
         sentences.append("No job serves the function yet; jobs receive the variables when they reach MATCHED.")
-    active_status = int(gateway.job.job_status) if gateway.job else None
+    changed = function.update_time.isoformat() if function.update_time else "never"
     return Effect(
         description=" ".join(sentences),
-        state=f"{function.function_uuid}|{function.update_time}|{function.active_job_id}|{active_status}",
+        facts=(
+            Fact("the job that receives the values right away", receiver),
+            Fact(f"cloud function {quoted(function.name)}", f"last changed {changed}"),
+        ),
     )
 
 
@@ -142,10 +149,15 @@ async def set_cloud_function_environment(
         if pushed
         else "No job has matched yet; each job receives them when it reaches MATCHED."
     )
+    stored = (
+        "The offline sandbox keeps the values in plain text in its state file on this machine (readable by your user "
+        "only); Apillon itself stores them encrypted. They cannot be read back through the tools."
+        if app_state(ctx).sandbox is not None
+        else "Apillon stores them encrypted; they cannot be read back."
+    )
     summary = (
         f"Replaced the environment of cloud function {quoted(function.name)} uuid={function.function_uuid}: now "
-        f"exactly {plural(len(parsed), 'variable')}: {names}. Values are stored encrypted and cannot be read back. "
-        + delivery
+        f"exactly {plural(len(parsed), 'variable')}: {names}. {stored} {delivery}"
     )
     return result(summary, data)
 

@@ -59,8 +59,8 @@ _CODES: dict[int, tuple[str, str]] = {
     42218016: ("FIELD_INVALID", "every variable needs a non-empty name and a non-empty value."),
     50018013: (
         "DEPLOY_JOB_ERROR",
-        "Apillon could not create the job, and nothing was created or charged. The usual cause is too few "
-        "credits (a job costs 100): check get_credit_balance and top up in the Apillon dashboard, then retry.",
+        "Apillon could not create or register the job on chain, and nothing was created or charged. Retry in a few "
+        "minutes.",
     ),
     50018014: (
         "JOB_NOT_DEPLOYED",
@@ -78,7 +78,8 @@ _CODES: dict[int, tuple[str, str]] = {
     ),
     500001: (
         "UNHANDLED_SYSTEM_ERROR",
-        "Apillon failed internally. Retry later; if it persists, the input may be wrong.",
+        "Apillon failed internally and gave no reason. Retry once; if it fails the same way again, Apillon cannot "
+        "handle this request as it is.",
     ),
 }
 
@@ -113,6 +114,24 @@ def explain(error: ApillonError, hints: Mapping[int, str] | None = None, *, if_u
     return str(error)
 
 
+_UNAVAILABLE = (
+    "Apillon, or a proxy in front of it, is unavailable or overloaded right now. Retry in a minute; if the call was "
+    "a write, check the current state first."
+)
+
+
+def apillon_said(error: ApillonAPIError) -> str:
+    """What Apillon answered, as one sentence: status, code and name, and its message or field errors."""
+    name = _CODES.get(error.code or 0, ("", ""))[0]
+    label = f"code {error.code} {name}".rstrip() if error.code is not None else "no code"
+    parts = [f"Apillon answered HTTP {error.status}, {label}"]
+    if error.field_errors:
+        parts.append("; ".join(f"field '{e.property}': {e.message} ({e.code})" for e in error.field_errors))
+    elif error.message and error.message != name:
+        parts.append(_clip(error.message))
+    return ": ".join(parts) + "."
+
+
 def _explain_api_error(error: ApillonAPIError, hints: Mapping[int, str]) -> str:
     head = f"Apillon answered HTTP {error.status}"
     if isinstance(error, ApillonForbidden):
@@ -128,16 +147,12 @@ def _explain_api_error(error: ApillonAPIError, hints: Mapping[int, str]) -> str:
             f"{head}, code {error.code}: this record belongs to another Apillon project than the API key's "
             f"({error.message}). Use a uuid from list_cloud_functions."
         )
-    name, meaning = _CODES.get(error.code or 0, ("", ""))
-    label = f"code {error.code} {name}".rstrip() if error.code is not None else "no code"
-    parts = [f"{head}, {label}"]
-    if error.field_errors:
-        parts.append("; ".join(f"field '{e.property}': {e.message} ({e.code})" for e in error.field_errors))
-    elif error.message and error.message != name:
-        parts.append(_clip(error.message))
-    text = ": ".join(parts) + "."
+    meaning = _CODES.get(error.code or 0, ("", ""))[1]
+    text = apillon_said(error)
     if error.code is not None and error.code in hints:
         return f"{text} {hints[error.code]}"
+    if error.status in (502, 503, 504):
+        return f"{text} {_UNAVAILABLE}"
     if meaning:
         return f"{text} This means {meaning}"
     if isinstance(error, ApillonAuthError):

@@ -13,8 +13,9 @@ from apillon_mcp.apillon.lookup import GatewayJob, gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.dashboard import DASHBOARD_URI
-from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, quoted, result
+from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, result
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.untrusted import quoted
 
 Page = Annotated[int, Field(ge=1, le=100_000, description="Page, from 1.")]
 PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
@@ -27,7 +28,10 @@ class FunctionListItem(BaseModel):
     function_uuid: str
     name: str
     description: str | None
-    has_matched_job: bool = Field(description="A job of it reached MATCHED at some point (it may since be deleted).")
+    has_matched_job: bool = Field(
+        description="A job of it reached MATCHED at some point; it may since be deleted or replaced, so this does "
+        "not say that it serves now (get_cloud_function does)."
+    )
     created: datetime | None
 
 
@@ -98,12 +102,15 @@ async def list_cloud_functions(
         lines = [f"{plural(listing.total, 'cloud function')}{matching}; showing {first}-{shown_until}:"]
         lines.extend(
             f"- {quoted(f.name)} uuid={f.function_uuid}"
-            + (" (has matched a job)" if f.has_matched_job else " (no job matched yet)")
+            + (" (a job matched once)" if f.has_matched_job else " (no job matched yet)")
             for f in data.functions
         )
         if data.next_page is not None:
             lines.append(f"More: call again with page={data.next_page}.")
-        lines.append("Use get_cloud_function for a function's jobs and gateway URL.")
+        lines.append(
+            "Whether a function serves now (its job may since be deleted or replaced), its jobs and gateway URL: "
+            "get_cloud_function."
+        )
     return result("\n".join(lines), data)
 
 
@@ -134,15 +141,16 @@ async def get_cloud_function(
     lines = [f"Cloud function {quoted(function.name)} uuid={function.function_uuid}"]
     if function.description:
         lines.append(f"Description: {quoted(function.description)}")
-    lines.append(f"Gateway URL: {function.gateway_url}")
+    sandbox = app_state(ctx).sandbox is not None
+    lines.append(f"Gateway URL: {function.gateway_url}" + (_SANDBOX_URL if sandbox else ""))
     lines.append("Gateway: " + gateway_sentence(gateway, function, listed=[job.job_uuid for job in jobs]))
     if jobs:
-        lines.append(f"Jobs (page {jobs_page}):")
+        lines.append(f"Jobs (page {jobs_page}), each with its script CID and when it was created:")
         lines.extend(job_line(job) for job in jobs)
         if data.more_jobs:
             lines.append(f"More jobs may exist: call again with jobs_page={jobs_page + 1}.")
     elif jobs_page == 1:
-        lines.append("No jobs. Deploy one with create_cloud_function_job.")
+        lines.append("No jobs. Deploy a script with deploy_cloud_function_script.")
     else:
         lines.append(f"No jobs on page {jobs_page}.")
     return result("\n".join(lines), data)
@@ -160,9 +168,10 @@ async def create_cloud_function(
         gateway_url=function.gateway_url,
         bucket_uuid=function.bucket_uuid,
     )
+    sandbox = _SANDBOX_URL if app_state(ctx).sandbox is not None else ""
     summary = (
         f"Created cloud function {quoted(function.name)} uuid={function.function_uuid}.\n"
-        f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED).\n"
+        f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED){sandbox}.\n"
         f"Next: deploy_cloud_function_script(function_uuid={function.function_uuid}, job_name=..., "
         "script_source=...) uploads and runs JavaScript (create_cloud_function_job takes a CID already on IPFS); "
         "each job spends credits."
@@ -170,19 +179,27 @@ async def create_cloud_function(
     return result(summary, data)
 
 
+_SANDBOX_URL = " (offline sandbox: reachable only through invoke_cloud_function on this machine)"
+
+
 def gateway_sentence(gateway: GatewayJob, function: CloudFunction, listed: list[str]) -> str:
     """Which job the gateway resolves to, and what a call gets right now (the job's uuid unless `listed`)."""
     pending = [j for j in function.jobs or () if j.job_status in (JobStatus.DEPLOYING, JobStatus.DEPLOYED)]
     if gateway.serving and gateway.job is not None:
-        uuid = "" if gateway.job.job_uuid in listed else f" uuid={gateway.job.job_uuid}"
-        sentence = f"served by job {quoted(gateway.job.name)}{uuid} (MATCHED)."
+        job = gateway.job
+        uuid = "" if job.job_uuid in listed else f" uuid={job.job_uuid} cid={job.script_cid}"
+        sentence = f"served by job {quoted(job.name)}{uuid} (MATCHED)."
         if pending:
-            sentence += f" {plural(len(pending), 'newer job')} still deploying; the first to reach MATCHED takes over."
+            sentence += (
+                f" {plural(len(pending), 'job')} still deploying; a job takes over when it reaches MATCHED (the last "
+                "to match serves)."
+            )
         return sentence
     if gateway.deleted:
         return (
             "its active job was deleted, so calls answer 404 JOB_NOT_FOUND (after up to 5 minutes of cache). "
-            "Deploy a new job; it takes over when it reaches MATCHED."
+            "Deploy a new job (deploy_cloud_function_script, or create_cloud_function_job with an earlier job's cid); "
+            "it takes over when it reaches MATCHED."
         )
     if gateway.job is not None:
         return f"resolves to job {quoted(gateway.job.name)}, which is {gateway.job.job_status.name}, not MATCHED."
@@ -192,7 +209,8 @@ def gateway_sentence(gateway: GatewayJob, function: CloudFunction, listed: list[
             "still deploying, which usually takes a few minutes. Check again with get_cloud_function."
         )
     return (
-        "no job has reached MATCHED yet (calls answer 500 JOB_NOT_DEPLOYED). Deploy one with create_cloud_function_job."
+        "no job has reached MATCHED yet (calls answer 500 JOB_NOT_DEPLOYED). Deploy a script with "
+        "deploy_cloud_function_script."
     )
 
 

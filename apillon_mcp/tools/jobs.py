@@ -1,7 +1,9 @@
-"""Jobs: deploy a script as a job (spends credits), delete a job (destructive, confirmed)."""
+"""Jobs: run a script already on IPFS as a new job (spends credits), delete jobs (destructive, confirmed)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,9 +13,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field, WrapValidator
 
-from apillon_mcp.apillon import ApillonClient, ApillonError, JobStatus
+from apillon_mcp.apillon import ApillonClient, ApillonError, CloudFunction, Job, JobStatus
+from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
-from apillon_mcp.confirm import Answered, ConfirmForm, Effect, NotAsked, ask_user, consent_refusal
+from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.argument_errors import ArgumentHelp
 from apillon_mcp.tools.common import (
@@ -21,20 +24,24 @@ from apillon_mcp.tools.common import (
     DESTRUCTIVE,
     ConfirmationToken,
     FunctionUuid,
-    JobUuid,
     JobView,
     StatusName,
-    quoted,
+    plural,
     result,
 )
-from apillon_mcp.tools.errors import surface_api_errors
+from apillon_mcp.tools.credits import create_paid_job, require_funds
+from apillon_mcp.tools.errors import explain, surface_api_errors
+from apillon_mcp.tools.handover import ServingJob, serving_before, takeover_sentence
 from apillon_mcp.tools.script_cid import explain_script_cid
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.untrusted import quoted
+from apillon_mcp.tools.waiting import WAIT_SECONDS, Wait, WaitOutcome, wait_until_serving
 
 CHECK_FOR_NEW_JOB = (
     "Look for a job with this name in get_cloud_function before creating it again: a second job would spend credits "
     "again."
 )
+MAX_JOBS_PER_DELETE = 50
 
 ScriptCid = Annotated[
     str,
@@ -49,7 +56,16 @@ ScriptCid = Annotated[
     ),
 ]
 JobName = Annotated[str, Field(min_length=1, max_length=255, description="Job name.")]
-Slots = Annotated[int, Field(ge=0, le=10, description="Processors to reserve; only the first serves calls.")]
+Slots = Annotated[int, Field(ge=1, le=10, description="Processors; only the first serves calls.")]
+JobUuids = Annotated[
+    list[UUID] | None,
+    ArgumentHelp(looks_like="a list of 1 to 50 job UUIDs", get_it="get_cloud_function lists a function's jobs"),
+    Field(
+        min_length=1,
+        max_length=MAX_JOBS_PER_DELETE,
+        description="Several jobs, one confirmation (instead of job_uuid).",
+    ),
+]
 
 
 class CreatedJob(BaseModel):
@@ -57,6 +73,8 @@ class CreatedJob(BaseModel):
     job: JobView
     credits_spent: int | None = Field(description="Balance before minus after, when both could be read.")
     credit_balance: int | None = Field(description="Project credit balance after the job was created.")
+    outcome: WaitOutcome
+    replaces: ServingJob | None = Field(description="The job serving the gateway when this one was created.")
 
 
 class DeletedJob(BaseModel):
@@ -68,152 +86,262 @@ class DeletedJob(BaseModel):
     deleted_at: datetime | None
 
 
+class NotDeleted(BaseModel):
+    job_uuid: str
+    reason: str
+
+
+class DeletedJobs(BaseModel):
+    deleted: list[DeletedJob]
+    not_deleted: list[NotDeleted] = Field(description="Jobs a failure stopped; empty when all were deleted.")
+
+
 async def create_cloud_function_job(
     ctx: ToolContext,
     function_uuid: FunctionUuid,
     name: JobName,
     script_cid: ScriptCid,
     slots: Slots = 1,
+    wait: Wait = False,
 ) -> Annotated[CallToolResult, CreatedJob]:
-    """Deploy a script already on IPFS (by CID) as a new job. Spends credits (100 per job). Once MATCHED, in a
-    few minutes, it serves the gateway."""
+    """Run a script already on IPFS (by CID) as a new job (100 credits); it serves once MATCHED, in minutes. With
+    an earlier job's CID, a rollback."""
+    state = app_state(ctx)
     client = apillon(ctx)
-    before = await balance_or_none(client)
-    job = await client.create_job(str(function_uuid), name=name, script_cid=script_cid, slots=slots)
-    after = await balance_or_none(client)
-    app_state(ctx).jobs.remember(job.function_uuid, [job])
-    spent = before - after if before is not None and after is not None else None
+    balance = await require_funds(ctx)
+    function = await client.get_cloud_function(str(function_uuid))
+    previous = serving_before(function.function_uuid, await gateway_job(client, function))
+    paid = await create_paid_job(
+        ctx, function.function_uuid, name=name, script_cid=script_cid, slots=slots, balance_before=balance
+    )
+    job, outcome, waited = paid.job, "not_waited", ""
+    if wait:
+        done = await wait_until_serving(
+            state, client, job, timeout_seconds=WAIT_SECONDS, report=lambda m: ctx.report_progress(0, None, m)
+        )
+        job, outcome, waited = done.job, done.outcome, done.sentence()
     data = CreatedJob(
         function_uuid=job.function_uuid,
-        job=JobView.of(job, active_job_id=None),
-        credits_spent=spent,
-        credit_balance=after,
+        job=JobView.of(job, active_job_id=job.id if outcome == "matched" else None),
+        credits_spent=paid.spent,
+        credit_balance=paid.balance,
+        outcome=outcome,
+        replaces=previous,
     )
-    cost = f"Spent {spent} credits" if spent is not None else "Job creation spends credits"
-    balance = f"; balance now {after}." if after is not None else " (the balance could not be read)."
-    summary = (
+    cost = f"Spent {paid.spent} credits" if paid.spent is not None else "Job creation spends credits"
+    balance_now = f"; balance now {paid.balance}." if paid.balance is not None else " (the balance could not be read)."
+    lines = [
         f"Created job {quoted(job.name)} uuid={job.job_uuid} on function uuid={job.function_uuid}: "
-        f"{job.job_status.name}, script cid={job.script_cid}, slots={job.slots}.\n"
-        f"{cost}{balance}\n"
-        "It usually reaches MATCHED within a few minutes and then takes over the function's gateway; until then any "
-        f"current active job keeps serving. Check with get_cloud_function(function_uuid={job.function_uuid})."
-    )
-    return result(summary, data)
-
-
-async def describe_job_deletion(ctx: ToolContext, job_uuid: UUID) -> Effect:
-    state = app_state(ctx)
-    located = await state.jobs.find(apillon(ctx), str(job_uuid))
-    if located is None:
-        raise ToolError(
-            f"No live job with uuid {job_uuid} was found in this project (searched the "
-            f"{state.jobs.max_functions_scanned} newest functions): it may not exist or may already be deleted. "
-            "Call get_cloud_function on its function to see the live jobs and their uuids."
-        )
-    function, job = located.function, located.job
-    sentences = [
-        f"Delete job {quoted(job.name)} (uuid={job.job_uuid}, {job.job_status.name}) of cloud function "
-        f"{quoted(function.name)} (uuid={function.function_uuid})."
+        f"script cid={job.script_cid}, slots={job.slots}.",
+        f"{cost}{balance_now}",
     ]
-    if job.id == function.active_job_id and job.job_status is JobStatus.MATCHED:
-        sentences.append(
-            "It is the job that serves the function's gateway: the gateway URL stops answering (404 JOB_NOT_FOUND, "
-            "within about 5 minutes) until another job of this function reaches MATCHED."
+    if outcome == "not_waited":
+        lines.append(
+            f"It is {job.job_status.name}; it usually reaches MATCHED within a few minutes and then serves the "
+            f"gateway. Check with get_cloud_function(function_uuid={job.function_uuid})."
         )
-    elif job.job_status in (JobStatus.DEPLOYING, JobStatus.DEPLOYED):
-        sentences.append("It has not started serving yet; deleting it cancels its deployment.")
-    elif job.job_status is JobStatus.INACTIVE:
-        sentences.append("It is INACTIVE (superseded by a newer job) and serves nothing.")
-    sentences.append("This cannot be undone, and the credits spent on the job are not refunded.")
-    return Effect(
-        description=" ".join(sentences),
-        state=f"{function.function_uuid}|{job.job_uuid}|{int(job.job_status)}|{function.active_job_id}",
-    )
+    else:
+        lines.append(waited)
+    takeover = takeover_sentence(previous, matched=outcome == "matched")
+    if takeover and outcome != "superseded":
+        lines.append(takeover)
+    return result("\n".join(lines), data)
+
+
+def _targets(job_uuid: UUID | None, job_uuids: Sequence[UUID] | None) -> list[str]:
+    if (job_uuid is None) == (job_uuids is None):
+        raise ToolError("Give exactly one of job_uuid (one job) or job_uuids (several); get_cloud_function lists them.")
+    return list(dict.fromkeys(str(uuid) for uuid in ([job_uuid] if job_uuid is not None else job_uuids or [])))
+
+
+@dataclass(frozen=True)
+class _Target:
+    function: CloudFunction
+    job: Job
+
+    @property
+    def serving(self) -> bool:
+        return self.job.id == self.function.active_job_id and self.job.job_status is JobStatus.MATCHED
+
+    def fact(self) -> Fact:
+        return Fact(f"job {quoted(self.job.name)} uuid={self.job.job_uuid}", self._role())
+
+    def _role(self) -> str:
+        if self.serving:
+            return "the job serving the gateway"
+        if self.job.job_status in (JobStatus.DEPLOYING, JobStatus.DEPLOYED):
+            return "still deploying, not serving yet"
+        if self.job.job_status is JobStatus.INACTIVE:
+            return "INACTIVE, serving nothing"
+        return f"{self.job.job_status.name}, not serving"
+
+    def consequence(self) -> str:
+        if self.serving:
+            return (
+                "It is the job that serves the function's gateway: the gateway URL stops answering (404 JOB_NOT_FOUND, "
+                "within about 5 minutes) until another job of this function reaches MATCHED."
+            )
+        if self.job.job_status in (JobStatus.DEPLOYING, JobStatus.DEPLOYED):
+            return "It has not started serving yet; deleting it cancels its deployment."
+        if self.job.job_status is JobStatus.INACTIVE:
+            return "It is INACTIVE (superseded by a job that reached MATCHED after it) and serves nothing."
+        return "It serves nothing."
+
+
+async def _locate(ctx: ToolContext, targets: list[str]) -> list[_Target]:
+    state = app_state(ctx)
+    found = await state.jobs.find_many(apillon(ctx), targets)
+    missing = [uuid for uuid in targets if found.get(uuid) is None]
+    if missing:
+        raise ToolError(
+            f"No live job with uuid {', '.join(missing)} was found in this project (searched the "
+            f"{state.jobs.max_functions_scanned} newest functions): it may not exist or may already be deleted. "
+            "Call get_cloud_function on its function to see the live jobs and their uuids. Nothing was changed."
+        )
+    return [_Target(located.function, located.job) for located in (found[uuid] for uuid in targets) if located]
+
+
+async def describe_job_deletion(ctx: ToolContext, targets: list[str]) -> Effect:
+    located = await _locate(ctx, targets)
+    if len(located) == 1:
+        (target,) = located
+        sentences = [
+            f"Delete job {quoted(target.job.name)} (uuid={target.job.job_uuid}, {target.job.job_status.name}) of "
+            f"cloud function {quoted(target.function.name)} (uuid={target.function.function_uuid}).",
+            target.consequence(),
+        ]
+    else:
+        sentences = [f"Delete these {len(located)} jobs:"]
+        sentences.extend(
+            f"\n- job {quoted(t.job.name)} uuid={t.job.job_uuid} ({t.job.job_status.name}) of function "
+            f"{quoted(t.function.name)}: {t.consequence()}"
+            for t in located
+        )
+        sentences.append("\n")
+    spent_on = "the job" if len(located) == 1 else "the jobs"
+    sentences.append(f"This cannot be undone, and the credits spent on {spent_on} are not refunded.")
+    return Effect(description=" ".join(sentences).replace(" \n", "\n"), facts=tuple(t.fact() for t in located))
 
 
 @surface_api_errors
-async def _ask_before_deleting(job_uuid: UUID, ctx: ToolContext) -> Elicit[ConfirmForm] | NotAsked | Answered:
+async def _ask_before_deleting(
+    job_uuid: UUID | None, job_uuids: list[UUID] | None, ctx: ToolContext
+) -> Elicit[ConfirmForm] | NotAsked | Answered:
+    targets = _targets(job_uuid, job_uuids)
     timeout = app_state(ctx).elicitation_timeout
-    return await ask_user(ctx, lambda: describe_job_deletion(ctx, job_uuid), timeout=timeout)
+    return await ask_user(ctx, lambda: describe_job_deletion(ctx, targets), timeout=timeout)
 
 
 async def delete_cloud_function_job(
     ctx: ToolContext,
-    job_uuid: JobUuid,
     consent: Annotated[ElicitationResult[Any], Resolve(_ask_before_deleting)],
+    job_uuid: Annotated[
+        UUID | None,
+        Field(description="From get_cloud_function (or job_uuids for several)."),
+        ArgumentHelp(get_it="get_cloud_function lists a function's jobs with their uuids"),
+    ] = None,
+    job_uuids: JobUuids = None,
     confirmation_token: ConfirmationToken = None,
-) -> Annotated[CallToolResult, DeletedJob]:
-    """Delete a job in any state. Irreversible: asks the user to confirm. Deleting the job serving the gateway
-    stops the gateway until another job is MATCHED."""
+) -> Annotated[CallToolResult, DeletedJobs]:
+    """Delete jobs in any state, with one confirmation for all of them. Irreversible: asks the user to confirm.
+    Deleting the job serving the gateway stops the gateway until another job is MATCHED."""
+    targets = _targets(job_uuid, job_uuids)
     refusal = await consent_refusal(
         consent,
         guard=app_state(ctx).guard,
         tool="delete_cloud_function_job",
-        arguments={"job_uuid": str(job_uuid), "key": apillon(ctx).key_id},
+        arguments={"job_uuids": targets, "key": apillon(ctx).key_id},
         token=confirmation_token,
-        describe=lambda: describe_job_deletion(ctx, job_uuid),
+        describe=lambda: describe_job_deletion(ctx, targets),
     )
     if refusal is not None:
         return refusal
     client = apillon(ctx)
-    job = await client.delete_job(str(job_uuid))
-    served = await _was_active(client, job.function_uuid, job.id)
-    data = DeletedJob(
-        job_uuid=job.job_uuid,
-        name=job.name,
-        function_uuid=job.function_uuid,
-        status="DELETED",
-        served_gateway=served,
-        deleted_at=job.update_time,
+    deleted: list[Job] = []
+    not_deleted: list[NotDeleted] = []
+    for target in targets:
+        if not_deleted:
+            not_deleted.append(NotDeleted(job_uuid=target, reason="not tried after the failure above"))
+            continue
+        try:
+            deleted.append(await client.delete_job(target))
+        except ApillonError as error:
+            if not deleted:
+                raise
+            not_deleted.append(NotDeleted(job_uuid=target, reason=explain(error, _DELETE_HINTS, if_unsure=_IF_UNSURE)))
+    served = await _served(client, deleted)
+    data = DeletedJobs(
+        deleted=[
+            DeletedJob(
+                job_uuid=job.job_uuid,
+                name=job.name,
+                function_uuid=job.function_uuid,
+                status="DELETED",
+                served_gateway=served.get(job.job_uuid),
+                deleted_at=job.update_time,
+            )
+            for job in deleted
+        ],
+        not_deleted=not_deleted,
     )
-    lines = [
-        f"Deleted job {quoted(job.name)} uuid={job.job_uuid} of function uuid={job.function_uuid}; status DELETED."
-    ]
-    if served:
-        lines.append(
-            "It served the function's gateway: the gateway stops answering within about 5 minutes. Deploy a new "
-            "job (deploy_cloud_function_script) to bring it back."
-        )
-    return result("\n".join(lines), data)
+    return result(_deletion_summary(data), data)
 
 
-async def _was_active(client: ApillonClient, function_uuid: str, job_id: int) -> bool | None:
-    try:
-        function = await client.get_cloud_function(function_uuid, jobs_limit=1)
-    except ApillonError:
-        return None
-    return function.active_job_id == job_id
+def _deletion_summary(data: DeletedJobs) -> str:
+    lines = [f"Deleted {plural(len(data.deleted), 'job')}; status DELETED:"]
+    lines.extend(
+        f"- {quoted(job.name)} uuid={job.job_uuid} of function uuid={job.function_uuid}" for job in data.deleted
+    )
+    lines.extend(
+        f"A deleted job served the gateway of function uuid={function_uuid}: the gateway stops answering within "
+        "about 5 minutes. Deploy a new job (deploy_cloud_function_script), or roll back with "
+        "create_cloud_function_job and an earlier job's script_cid, to bring it back."
+        for function_uuid in sorted({job.function_uuid for job in data.deleted if job.served_gateway})
+    )
+    if data.not_deleted:
+        lines.append(f"NOT deleted, {plural(len(data.not_deleted), 'job')}:")
+        lines.extend(f"- uuid={item.job_uuid}: {item.reason}" for item in data.not_deleted)
+    return "\n".join(lines)
 
 
-async def balance_or_none(client: ApillonClient) -> int | None:
-    try:
-        return await client.get_credit_balance()
-    except ApillonError:
-        return None
+async def _served(client: ApillonClient, deleted: list[Job]) -> dict[str, bool | None]:
+    """For each deleted job, whether it was its function's active job (None when that cannot be read)."""
+    served: dict[str, bool | None] = {}
+    for function_uuid in dict.fromkeys(job.function_uuid for job in deleted):
+        try:
+            active = (await client.get_cloud_function(function_uuid, jobs_limit=1)).active_job_id
+        except ApillonError:
+            active = None
+        for job in deleted:
+            if job.function_uuid == function_uuid:
+                served[job.job_uuid] = None if active is None else job.id == active
+    return served
+
+
+_DELETE_HINTS = {
+    500001: "Apillon answers this for a job uuid that does not exist or is already deleted. Check the uuid with "
+    "get_cloud_function."
+}
+_IF_UNSURE = (
+    "Check get_cloud_function: a job no longer listed was deleted. Deleting it again is harmless (Apillon answers "
+    "500001 for a job already deleted)."
+)
 
 
 TOOLS = (
     ToolSpec(
         create_cloud_function_job,
-        "Deploy a script already on IPFS as a job (spends credits)",
+        "Run a script already on IPFS as a job (spends credits)",
         CREATE,
-        needs=(COMPUTING_WRITE,),
+        needs=(COMPUTING_READ, COMPUTING_WRITE),
         if_unsure=CHECK_FOR_NEW_JOB,
-        error_hints={
-            500001: "Apillon answers this when it cannot convert script_cid to a CIDv0: use the dag-pb CID "
-            "(Qm... or bafy...) of the uploaded script file. Nothing was created or charged."
-        },
     ),
     ToolSpec(
         delete_cloud_function_job,
-        "Delete a cloud function job (irreversible, asks for confirmation)",
+        "Delete cloud function jobs (irreversible, asks for confirmation)",
         DESTRUCTIVE,
         needs=(COMPUTING_READ, COMPUTING_WRITE),
-        if_unsure="Check get_cloud_function: a job no longer listed was deleted. Deleting it again is harmless "
-        "(Apillon answers 500001 for a job already deleted).",
-        error_hints={
-            500001: "Apillon answers this for a job uuid that does not exist or is already deleted. Check the "
-            "uuid with get_cloud_function."
-        },
+        if_unsure=_IF_UNSURE,
+        error_hints=_DELETE_HINTS,
     ),
 )

@@ -13,5 +13,5 @@ async def test_credit_balance_says_how_many_jobs_it_pays_for(mcp: Client, emulat
 
     answer = await mcp.call_tool("get_credit_balance", {})
 
-    assert data(answer) == {"balance": 250, "jobs_affordable": 2}
+    assert data(answer) == {"balance": 250, "jobs_affordable": 2, "spending_cap": None, "sandbox": True}
     assert "250 credits, enough for 2 new jobs at 100 credits each" in text(answer)

@@ -47,7 +47,8 @@ def refusal(answer: Any, tool: str) -> str:
         (
             "delete_cloud_function_job",
             {"job_uuid": "job-1"},
-            "job_uuid must be a UUID (8-4-4-4-12 hex digits); get_cloud_function lists a function's jobs with their "
+            "job_uuid must be a UUID (8-4-4-4-12 hex digits), or left out; get_cloud_function lists a function's jobs "
+            "with their "
             "uuids. Nothing was changed.",
         ),
         (

@@ -187,7 +187,10 @@ async def test_a_change_of_state_since_the_token_asks_again(mcp: Client, emulato
     )
 
     assert answer.is_error
-    assert text(answer).startswith("Confirmation required: The situation changed")
+    assert text(answer).startswith(
+        f'Confirmation required: The situation changed since that token was issued: job "pending" uuid={job.job_uuid} '
+        "is now the job serving the gateway."
+    )
     assert "serves the function's gateway" in text(answer)
     assert emulator.jobs[job.job_uuid].job_status == JobStatus.MATCHED
     confirmed = await mcp.call_tool(
@@ -322,3 +325,39 @@ async def test_an_accept_with_a_malformed_answer_is_not_consent(
 
     assert answer.is_error
     assert actions(emulator, case) == 0 and not case.done()
+
+
+async def test_a_change_while_the_form_is_open_is_not_acted_on(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    """On the older protocol the form is answered mid-call: the user may take minutes, and a job may match."""
+    function = emulator.create_function("svc")
+    job = emulator.create_job(function.function_uuid, "pending", CID)
+
+    async def accept_a_minute_later(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert "has not started serving yet" in params.message
+        emulator.clock.advance(60)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(make_server(), mode="legacy", elicitation_callback=accept_a_minute_later) as client:
+        answer = await client.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
+
+    assert answer.is_error
+    assert text(answer).startswith(
+        f'Not done: the situation changed while the confirmation was open: job "pending" uuid={job.job_uuid} was '
+        "still deploying, not serving yet, now the job serving the gateway."
+    )
+    assert emulator.jobs[job.job_uuid].job_status == JobStatus.MATCHED
+    assert not any(method == "DELETE" for method, _ in emulator.requests)
+
+
+async def test_a_token_from_before_a_restart_says_to_ask_again(make_server: ServerFactory, case: Case) -> None:
+    async with Client(make_server()) as before_restart:
+        token = token_of(await before_restart.call_tool(case.tool, case.arguments))
+
+    async with Client(make_server()) as after_restart:
+        answer = await after_restart.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+
+    assert "this server restarted since it issued the token" in text(answer)
+    assert "call " + case.tool + " again without confirmation_token" in text(answer)
+    assert not case.done()

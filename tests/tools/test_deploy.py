@@ -4,12 +4,12 @@ from uuid import uuid4
 import pytest
 from mcp import Client
 
-from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
+from apillon_mcp.emulator import EmulatorState, JobStatus, Role, Service
 from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.unixfs import file_cids
 
 from conftest import ServerFactory
-from scripts import ECHO, HTTP_SERVER
+from scripts import ECHO
 from support import add_key_without, data, text
 
 pytestmark = pytest.mark.anyio
@@ -41,7 +41,7 @@ async def test_deploy_from_source_uploads_creates_and_waits_until_matched(mcp: C
     assert emulator.functions[function.function_uuid].active_job_id == job.id
     summary = text(answer)
     assert f"CID {cids.v0}" in summary
-    assert "MATCHED after" in summary and "invoke_cloud_function" in summary
+    assert "MATCHED 30 s after the job was created" in summary and "invoke_cloud_function" in summary
     assert f"It serves http://sandbox.invalid/gateway/{function.function_uuid}" in summary
     messages = [m for _, m in progress]
     assert any("Uploaded echo-v1.js" in (m or "") for m in messages)
@@ -78,22 +78,6 @@ async def test_a_wait_shorter_than_matching_says_what_to_do_next(mcp: Client, em
     assert f"Then it serves http://sandbox.invalid/gateway/{function.function_uuid}" in text(answer)
 
 
-async def test_a_script_without_the_payload_handler_deploys_with_a_warning(
-    mcp: Client, emulator: EmulatorState
-) -> None:
-    function = emulator.create_function("server")
-
-    answer = await mcp.call_tool(
-        "deploy_cloud_function_script",
-        {"function_uuid": function.function_uuid, "job_name": "v1", "script_source": HTTP_SERVER, "wait": False},
-    )
-
-    warnings = data(answer)["warnings"]
-    assert any("registerPayloadHandler" in w for w in warnings)
-    assert any("HTTP server" in w for w in warnings)
-    assert "WARNING" in text(answer) and "apillon://docs/script-contract" in text(answer)
-
-
 async def test_deploy_from_a_local_file(mcp: Client, emulator: EmulatorState, tmp_path: Path) -> None:
     function = emulator.create_function("echo")
     script = tmp_path / "index.bundle.js"
@@ -113,7 +97,7 @@ async def test_deploy_from_a_local_file(mcp: Client, emulator: EmulatorState, tm
     [
         ({"script_source": ECHO, "script_path": "/tmp/x.js"}, "exactly one of script_source"),
         ({}, "exactly one of script_source"),
-        ({"script_path": "/etc/passwd"}, "must name a .js file"),
+        ({"script_path": "/etc/passwd"}, "must be a .js file"),
         ({"script_path": "/nonexistent/dir/x.js"}, "cannot read script_path"),
     ],
 )
@@ -149,11 +133,12 @@ async def test_script_path_is_refused_when_the_server_is_not_local(
     assert emulator.requests == []
 
 
-async def test_too_few_credits_stops_after_the_upload_and_says_how_to_resume(
-    mcp: Client, emulator: EmulatorState
-) -> None:
+async def test_a_failed_job_creation_after_the_upload_says_how_to_resume(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("echo")
-    emulator.set_credit_balance(DEFAULT_PROJECT_UUID, 50)
+    refused = {"code": 50018013, "message": "Error creating acurast job: {}", "path": "/", "timestamp": "t"}
+    emulator.faults.append(
+        Fault(path=f"/cloud-functions/{function.function_uuid}/jobs", method="POST", status=500, body=refused)
+    )
 
     answer = await mcp.call_tool(
         "deploy_cloud_function_script",

@@ -41,7 +41,7 @@ async def test_replacing_stores_exactly_the_new_set_and_never_shows_values(
         {"key": "API_URL", "value": "https://x.example"},
         {"key": "TOKEN", "value": SECRET_VALUE},
     ]
-    assert 'these 2: "API_URL", "TOKEN"' in first
+    assert '2 variables: "API_URL", "TOKEN"' in first
     assert 'The active job "live" receives the new values' in first
     assert 'now exactly 2 variables: "API_URL", "TOKEN"' in done
     assert "cannot be read back" in done

@@ -81,7 +81,7 @@ async def test_get_cloud_function_without_jobs_says_the_gateway_does_not_answer_
     details = data(answer)
     assert (details["gateway_status"], details["active_job_uuid"], details["jobs"]) == ("no_job_matched_yet", None, [])
     assert "500 JOB_NOT_DEPLOYED" in text(answer)
-    assert "create_cloud_function_job" in text(answer)
+    assert "deploy_cloud_function_script" in text(answer)
 
 
 async def test_get_cloud_function_names_the_job_that_serves_the_gateway(mcp: Client, emulator: EmulatorState) -> None:
@@ -104,7 +104,7 @@ async def test_get_cloud_function_names_the_job_that_serves_the_gateway(mcp: Cli
         "v2": ("MATCHED", True),
     }
     assert 'Gateway: served by job "v2" (MATCHED)' in text(answer)
-    assert f'- "v2" uuid={new.job_uuid} MATCHED, serves the gateway' in text(answer)
+    assert f'- "v2" uuid={new.job_uuid} MATCHED, SERVES THE GATEWAY, cid={new.script_cid}' in text(answer)
     assert "INACTIVE" in text(answer)
 
 

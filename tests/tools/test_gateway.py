@@ -18,12 +18,17 @@ pytestmark = [
 ]
 
 
-async def deployed(mcp: Client, emulator: EmulatorState, script: str = ECHO) -> str:
-    """A function whose MATCHED job runs `script`; returns its uuid."""
+async def deployed(mcp: Client, emulator: EmulatorState, script: str = ECHO, *, despite: bool = False) -> str:
+    """A function whose MATCHED job runs `script` (deployed despite failed checks if `despite`); returns its uuid."""
     function = emulator.create_function("gw")
     answer = await mcp.call_tool(
         "deploy_cloud_function_script",
-        {"function_uuid": function.function_uuid, "job_name": "v1", "script_source": script},
+        {
+            "function_uuid": function.function_uuid,
+            "job_name": "v1",
+            "script_source": script,
+            "deploy_despite_problems": despite,
+        },
     )
     assert data(answer)["outcome"] == "matched"
     return function.function_uuid
@@ -119,7 +124,7 @@ async def test_after_the_serving_job_is_deleted_the_gateway_stops_once_its_cache
 
 async def test_a_script_that_never_replies_times_out_with_advice(mcp: Client, emulator: EmulatorState) -> None:
     emulator.gateway.timeout_seconds = 1
-    function_uuid = await deployed(mcp, emulator, SILENT)
+    function_uuid = await deployed(mcp, emulator, SILENT, despite=True)
 
     answer = await mcp.call_tool("invoke_cloud_function", {"function_uuid": function_uuid})
 
@@ -144,8 +149,9 @@ async def test_a_bad_path_is_refused_before_any_request(mcp: Client, emulator: E
     [
         ({"Host": "evil"}, "set by the HTTP client"),
         ({"bad name": "v"}, "not a valid HTTP header name"),
-        ({"x-token": "line\r\nInjected: 1"}, "one line of text"),
-        ({"x-token": 42}, "one line of text"),
+        ({"x-token": "line\r\nInjected: 1"}, "one line of printable ASCII"),
+        ({"x-token": 42}, "one line of printable ASCII"),
+        ({"x-token": "Injected-\u00e9t\u00e9"}, "one line of printable ASCII"),
         (["x-token"], "must be an object"),
     ],
 )

@@ -1,9 +1,12 @@
+from typing import Any
 from uuid import uuid4
 
+import mcp.types as types
 import pytest
 from mcp import Client
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
+from apillon_mcp.emulator.faults import Fault
 
 from conftest import ServerFactory
 from support import add_key_without, data, text
@@ -55,8 +58,10 @@ async def test_too_few_credits_is_explained_and_nothing_is_created(mcp: Client, 
     )
 
     assert answer.is_error
-    assert "50018013 DEPLOY_JOB_ERROR" in text(answer)
-    assert "get_credit_balance" in text(answer)
+    assert "Refused before anything was created or charged: too few credits: the project has 99" in text(answer)
+    assert "a job costs 100" in text(answer)
+    assert "offline sandbox" in text(answer) and "apillon-mcp sandbox top-up 1000" in text(answer)
+    assert not any(method == "POST" for method, _ in emulator.requests)
     assert emulator.jobs == {}
     assert emulator.credit_balance(DEFAULT_PROJECT_UUID) == 99
 
@@ -129,8 +134,9 @@ async def test_deleting_the_serving_job_warns_that_the_gateway_stops(mcp: Client
     deleted = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid, "confirmation_token": token})
 
     assert "serves the function's gateway" in text(first)
-    assert data(deleted)["served_gateway"] is True
-    assert data(deleted)["status"] == "DELETED"
+    (gone,) = data(deleted)["deleted"]
+    assert gone["served_gateway"] is True
+    assert gone["status"] == "DELETED"
     assert "stops answering" in text(deleted)
     assert emulator.jobs[job.job_uuid].job_status == JobStatus.DELETED
     assert emulator.functions[function.function_uuid].active_job_id == emulator.jobs[job.job_uuid].id
@@ -169,3 +175,90 @@ async def test_a_job_of_an_older_function_is_found_for_deletion(mcp: Client, emu
 
     assert text(first).startswith("Confirmation required: ")
     assert '"deep"' in text(first)
+
+
+def jobs_of(emulator: EmulatorState, count: int) -> tuple[str, list[str], str]:
+    """A function with `count` INACTIVE jobs and one serving job: (function uuid, the old jobs, the serving one)."""
+    function = emulator.create_function("busy")
+    old = []
+    for n in range(count):
+        old.append(emulator.create_job(function.function_uuid, f"old-{n}", CID_V0).job_uuid)
+        emulator.clock.advance(60)
+    serving = emulator.create_job(function.function_uuid, "live", CID_V0).job_uuid
+    emulator.clock.advance(60)
+    return function.function_uuid, old, serving
+
+
+def deletions(emulator: EmulatorState) -> int:
+    return sum(1 for method, _ in emulator.requests if method == "DELETE")
+
+
+async def test_removing_five_old_jobs_takes_two_calls_and_one_confirmation(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    _, old, serving = jobs_of(emulator, 5)
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old})
+    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
+
+    assert text(first).startswith("Confirmation required: Delete these 5 jobs:")
+    assert all(f"uuid={uuid} (INACTIVE)" in text(first) for uuid in old)
+    assert "credits spent on the jobs are not refunded" in text(first)
+    assert [job["job_uuid"] for job in data(done)["deleted"]] == old
+    assert data(done)["not_deleted"] == []
+    assert all(job["served_gateway"] is False for job in data(done)["deleted"])
+    assert text(done).startswith("Deleted 5 jobs; status DELETED:")
+    assert all(emulator.jobs[uuid].job_status == JobStatus.DELETED for uuid in old)
+    assert emulator.jobs[serving].job_status == JobStatus.MATCHED
+    assert deletions(emulator) == 5
+
+
+async def test_one_form_confirms_several_jobs(make_server: ServerFactory, emulator: EmulatorState) -> None:
+    _, old, _ = jobs_of(emulator, 3)
+    asked: list[str] = []
+
+    async def accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(make_server(), elicitation_callback=accept) as client:
+        done = await client.call_tool("delete_cloud_function_job", {"job_uuids": old})
+
+    assert len(asked) == 1 and all(uuid in asked[0] for uuid in old)
+    assert len(data(done)["deleted"]) == 3
+
+
+async def test_a_failure_midway_says_which_jobs_were_deleted_and_which_not(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    _, old, _ = jobs_of(emulator, 4)
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old})
+    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{old[2]}", method="DELETE", status=503))
+
+    done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
+
+    assert not done.is_error
+    assert [job["job_uuid"] for job in data(done)["deleted"]] == old[:2]
+    assert [item["job_uuid"] for item in data(done)["not_deleted"]] == old[2:]
+    assert "NOT deleted, 2 jobs:" in text(done) and "HTTP 503" in text(done)
+    assert [emulator.jobs[uuid].job_status for uuid in old] == [
+        JobStatus.DELETED,
+        JobStatus.DELETED,
+        JobStatus.INACTIVE,
+        JobStatus.INACTIVE,
+    ]
+
+
+@pytest.mark.parametrize(
+    "arguments", [{}, {"job_uuid": str(uuid4()), "job_uuids": [str(uuid4())]}], ids=["neither", "both"]
+)
+async def test_delete_needs_exactly_one_way_to_name_jobs(
+    mcp: Client, emulator: EmulatorState, arguments: dict[str, Any]
+) -> None:
+    answer = await mcp.call_tool("delete_cloud_function_job", arguments)
+
+    assert answer.is_error
+    assert "exactly one of job_uuid" in text(answer)
+    assert emulator.requests == []
