@@ -42,10 +42,11 @@ async def run_once(
     """Start the script in a fresh isolated process, deliver `payload` once, and stop it at the first outcome.
 
     `payload` is the JSON text of `gateway_payload`; `env` is what `_STD_.env` holds. The outcome's `output`
-    is the script's own output, unredacted: the caller decides what to show. Raises `NodeUnavailable`.
+    is the script's own output, unredacted and not logged: the caller decides what to show. Raises
+    `NodeUnavailable`.
     """
     runtime = await anyio.to_thread.run_sync(find_node, node_command)
-    output = ScriptOutput(Redactor(env), "cloud function script (local run)", keep=OUTPUT_KEPT_CHARS)
+    output = ScriptOutput(Redactor(env), "cloud function script (local run)", keep=OUTPUT_KEPT_CHARS, log=False)
     started = anyio.current_time()
     launch = Launch(script, dict(env), memory_mb=memory_mb)
     with anyio.CancelScope(shield=True):  # once started, the process is stopped below whatever happens

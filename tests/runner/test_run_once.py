@@ -159,15 +159,14 @@ async def test_a_long_output_is_trimmed_to_its_first_kibibytes() -> None:
     assert outcome.output.startswith("...................0\n")
 
 
-async def test_the_output_shows_the_variables_but_the_debug_log_does_not(caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_output_goes_to_the_caller_and_not_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="apillon_mcp.runner")
     script = b"console.log('token is', _STD_.env.TOKEN);"
 
     outcome = await run_once(script, PAYLOAD, env={"TOKEN": "tk-5e6f7a8b"}, timeout=20)
 
     assert outcome.output == "token is tk-5e6f7a8b\n"
-    assert "token is [TOKEN]" in caplog.text
-    assert "tk-5e6f7a8b" not in caplog.text
+    assert "tk-5e6f7a8b" not in caplog.text and "token is" not in caplog.text
 
 
 async def test_without_node_on_path_it_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
