@@ -88,7 +88,8 @@ async def check_syntax(script: bytes, *, node_command: str = "node") -> list[Syn
         )
     except subprocess.TimeoutExpired as error:
         raise RunnerError(f"Node.js did not finish parsing the script within {_CHECK_TIMEOUT_SECONDS} s") from error
-    for line in completed.stdout.decode("utf-8", errors="replace").splitlines():
+    # Only "\n" ends a line: the verdict is JSON, which may hold U+2028 and other characters `splitlines` splits at.
+    for line in completed.stdout.decode("utf-8", errors="replace").split("\n"):
         if line.startswith(marker):
             verdict = json.loads(line[len(marker) :]).get("syntax")
             if verdict is None:

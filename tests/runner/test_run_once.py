@@ -14,6 +14,7 @@ from apillon_mcp.runner import (
     Reply,
     Thrown,
     TimedOut,
+    check_syntax,
     gateway_payload,
     run_once,
 )
@@ -176,3 +177,11 @@ async def test_without_node_on_path_it_says_what_is_missing(monkeypatch: pytest.
         await run_once(ECHO.encode(), PAYLOAD, env={}, timeout=20)
 
     assert "https://nodejs.org" in str(missing.value)
+
+
+async def test_a_syntax_error_on_a_line_with_a_separator_character_is_reported() -> None:
+    """Python's `splitlines` also splits at form feed, FS, GS, RS and NEL; JavaScript keeps them on the line."""
+    problems = await check_syntax("const a = '\x0c\x1e\x85' +;\n".encode())
+
+    assert len(problems) == 1
+    assert "Unexpected token" in problems[0].message
