@@ -211,7 +211,7 @@ async def test_a_delete_from_the_view_asks_for_confirmation_and_changes_nothing_
         deletes = await host.calls("delete_cloud_function_job")
         assert [sorted(call) for call in deletes] == [["job_uuid"], ["job_uuid"], ["confirmation_token", "job_uuid"]]
         told = json.dumps(await host.page.evaluate("window.testHost.modelContext"))
-        assert "Deleted job" in told
+        assert "Deleted 1 job" in told
         await host.screenshot("5-deleted.png")
         await host.assert_offline_and_secret_free(SECRET_VALUE, DEFAULT_API_SECRET)
 
