@@ -287,20 +287,20 @@ async def _smoke(
 def _summary(data: Deployment, progress: Progress, state: AppState, *, smoke_asked: bool) -> str:
     lines = [f"Deployed job {quoted(data.job.name)} uuid={data.job.job_uuid} on function uuid={data.function_uuid}:"]
     lines.extend(f"{n}. {step}" for n, step in enumerate(progress.done, start=1))
-    where = (
-        f"{data.gateway_url} (offline sandbox: only invoke_cloud_function reaches it)"
-        if state.sandbox
-        else (data.gateway_url)
-    )
+    if state.sandbox:
+        where = f"{data.gateway_url} (offline sandbox: only invoke_cloud_function reaches it)"
+        call = "."
+    else:
+        where, call = f"{data.gateway_url}", "; call it with invoke_cloud_function."
     if data.outcome == "matched":
-        lines.append(f"It serves {where}; call it with invoke_cloud_function.")
+        lines.append(f"It serves {where}{call}")
     elif data.outcome == "superseded":
         lines.append("It will not serve the gateway: another job reached MATCHED after it; see get_cloud_function.")
     else:
         lines.append(
             f"Not serving yet: MATCHED usually takes a few minutes; check get_cloud_function. Then it serves {where}."
         )
-    takeover = takeover_sentence(data.replaces, matched=data.outcome == "matched")
+    takeover = takeover_sentence(data.replaces, matched=data.outcome == "matched", rollback=data.smoke_test is None)
     if takeover and data.outcome != "superseded":
         lines.append(takeover)
     lines.append("Checked before paying: " + "; ".join(data.checks) + ".")

@@ -168,13 +168,13 @@ async def create_cloud_function(
         gateway_url=function.gateway_url,
         bucket_uuid=function.bucket_uuid,
     )
-    sandbox = _SANDBOX_URL if app_state(ctx).sandbox is not None else ""
+    sandbox = "; offline sandbox: only invoke_cloud_function reaches it" if app_state(ctx).sandbox else ""
     summary = (
         f"Created cloud function {quoted(function.name)} uuid={function.function_uuid}.\n"
-        f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED){sandbox}.\n"
-        f"Next: deploy_cloud_function_script(function_uuid={function.function_uuid}, job_name=..., "
-        "script_source=...) uploads and runs JavaScript (create_cloud_function_job takes a CID already on IPFS); "
-        "each job spends credits."
+        f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED{sandbox}).\n"
+        "Next: write the script (resource apillon://docs/script-contract), try it with test_cloud_function_script, "
+        f"then deploy_cloud_function_script(function_uuid={function.function_uuid}, job_name=..., "
+        "script_source=...), which checks it, uploads it and runs it as a job (100 credits)."
     )
     return result(summary, data)
 

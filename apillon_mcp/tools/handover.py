@@ -33,13 +33,14 @@ def serving_before(function_uuid: str, gateway: GatewayJob) -> ServingJob | None
     return ServingJob(job_uuid=job.job_uuid, name=job.name, script_cid=job.script_cid, rollback=rollback)
 
 
-def takeover_sentence(previous: ServingJob | None, *, matched: bool) -> str:
-    """What happens to the job that served before; empty when none did."""
+def takeover_sentence(previous: ServingJob | None, *, matched: bool, rollback: bool = True) -> str:
+    """What happens to the job that served before, and (with `rollback`) how to go back; empty when none served."""
     if previous is None:
         return ""
     job = f"job {quoted(previous.name)} uuid={previous.job_uuid} (CID {previous.script_cid})"
     if matched:
-        return f"It took over the gateway from {job}. To go back in one call: {previous.rollback}."
+        back = f" To go back in one call: {previous.rollback}." if rollback else ""
+        return f"It took over the gateway from {job}.{back}"
     return (
         f"Until it reaches MATCHED, {job} keeps serving; then this job takes over. To go back afterwards: "
         f"{previous.rollback}."

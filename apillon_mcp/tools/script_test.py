@@ -128,6 +128,11 @@ def _summary(data: ScriptRun, reply: str | None) -> str:
         )
         lines.append(fenced(reply[:MAX_REPLY_CHARS]))
         lines.append("If that is the answer it should give, deploy it with deploy_cloud_function_script.")
+    elif data.error is not None and data.error.startswith("SyntaxError"):
+        lines.append(
+            f"The script does not parse: {data.error}. A job could never start it, and deploy_cloud_function_script "
+            "refuses it. Fix it and run it again."
+        )
     else:
         verdict = {
             "error": "threw before replying",
