@@ -29,6 +29,8 @@ _STD_.ws.open(PROXIES, () => {
   });
 }, (error) => console.error(error));
 """
+# What an agent writes when it thinks of an HTTP handler: the checks refuse it before anything is spent.
+BROKEN_SCRIPT = "module.exports.handler = async (event) => ({ statusCode: 200, body: event.body });\n"
 _TOKEN = re.compile(r'confirmation_token="([^"]+)"')
 
 
@@ -55,23 +57,36 @@ class Walkthrough:
         if answer.is_error and not expect_error:
             raise DemoFailed(f"{tool} failed: {text}")
         if expect_error and not answer.is_error:
-            raise DemoFailed(f"{tool} succeeded where it should have asked for confirmation")
+            raise DemoFailed(f"{tool} succeeded where it should have refused or asked for confirmation")
         return answer
 
 
 async def walkthrough(client: Client, emulator: EmulatorState, out: TextIO) -> None:
     demo = Walkthrough(client, emulator, out)
-    demo.say("An agent creates a cloud function and deploys a script to it from source.")
+    demo.say("An agent creates a cloud function, tries a script locally (free), and deploys it from source.")
     await demo.call("get_credit_balance", {})
     created = await demo.call("create_cloud_function", {"name": "Hello demo", "description": "Created by the demo"})
     function_uuid = _structured(created)["function_uuid"]
+    await demo.call("test_cloud_function_script", {"script_source": DEMO_SCRIPT, "body": {"name": "Ada"}})
     demo.say("[emulator] while the tool waits for MATCHED, the emulator's clock runs ahead (minutes on Apillon).")
     deployed = await demo.call(
         "deploy_cloud_function_script",
-        {"function_uuid": function_uuid, "job_name": "hello v1", "script_source": DEMO_SCRIPT},
+        {
+            "function_uuid": function_uuid,
+            "job_name": "hello v1",
+            "script_source": DEMO_SCRIPT,
+            "smoke_test": {"body": {"name": "Ada"}},
+        },
     )
     job_uuid = _structured(deployed)["job"]["job_uuid"]
     await demo.call("get_cloud_function", {"function_uuid": function_uuid})
+
+    demo.say("A script that cannot answer its gateway is refused before anything is uploaded or spent.")
+    await demo.call(
+        "deploy_cloud_function_script",
+        {"function_uuid": function_uuid, "job_name": "hello v2", "script_source": BROKEN_SCRIPT},
+        expect_error=True,
+    )
 
     demo.say("Replacing the environment is destructive: the first call only describes the effect.")
     variables = {"GREETING": "Greetings from Acurast", "API_TOKEN": "demo-secret-value"}
@@ -95,7 +110,8 @@ def _masked(name: str, value: Any) -> Any:
     if name == "variables" and isinstance(value, dict):
         return dict.fromkeys(value, "***")
     if name == "script_source" and isinstance(value, str):
-        return f"<{value.count(chr(10))} lines of JavaScript>"
+        lines = len(value.splitlines())
+        return f"<{lines} line{'' if lines == 1 else 's'} of JavaScript>"
     return value
 
 

@@ -141,6 +141,8 @@ def test_the_demo_walks_through_every_step_and_shows_no_secret() -> None:
     assert printed.count("Confirmation required:") == 2
     assert "Replaced the environment" in printed
     assert "Deleted 1 job" in printed
+    assert "The script replied" in printed and "Smoke test: HTTP 200" in printed
+    assert "Not deployed: nothing was uploaded, created or charged." in printed
     assert "demo-secret-value" not in printed
 
 
