@@ -171,15 +171,15 @@ def _connect(settings: Settings, args: argparse.Namespace, *, save: bool = True)
 
     if not settings.emulator:
         return live_api(settings), settings.api_url
-    from apillon_mcp.emulator.persistence import StateFileError, open_state
+    from apillon_mcp.emulator.persistence import StateFileError, database_path, open_state
 
     path = _state_path(settings)
     try:
-        state = open_state(path, reset=hasattr(args, "emulator_reset"))
+        state = open_state(path, reset=hasattr(args, "emulator_reset"), read_only=not save)
     except StateFileError as error:
         raise UsageError(str(error)) from None
-    where = f"state in {path}" if path is not None else "state in memory"
-    connect = sandbox_api(state, state_path=path if save else None, retry=settings.retry_policy)
+    where = f"state in {database_path(path)}" if path is not None else "state in memory"
+    connect = sandbox_api(state, retry=settings.retry_policy)
     return connect, f"the embedded emulator ({where})"
 
 

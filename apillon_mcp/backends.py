@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -62,7 +61,6 @@ def live_api(settings: Settings) -> Connect:
 def sandbox_api(
     state: EmulatorState,
     *,
-    state_path: Path | None = None,
     api_key: str | None = None,
     api_secret: str | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
@@ -70,15 +68,14 @@ def sandbox_api(
 ) -> Connect:
     """The client against an in-process emulator, through the same HTTP stack as the live API.
 
-    With `state_path` the emulator saves its state there after each change. Without a key the client uses the
-    emulator's default key, which holds every role. `sleep` paces retries (tests make it advance the emulator clock).
-    The processes running the sandbox's scripts stop when the last client opened by `connect` closes.
+    Without a key the client uses the emulator's default key, which holds every role. `sleep` paces retries (tests
+    make it advance the emulator clock). The processes running the sandbox's scripts stop when the last client
+    opened by `connect` closes.
     """
-    from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET
+    from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, create_emulator
     from apillon_mcp.emulator.gateway import script_pool
-    from apillon_mcp.emulator.persistence import persistent_emulator
 
-    app = persistent_emulator(state, state_path)
+    app = create_emulator(state)
     scripts = script_pool(app)
     key = DEFAULT_API_KEY if api_key is None else api_key
     secret = DEFAULT_API_SECRET if api_secret is None else api_secret

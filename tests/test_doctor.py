@@ -101,7 +101,7 @@ def test_the_command_checks_the_sandbox_without_writing_its_state_and_exits_0(
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "permission: Execute on Computing" in finished.stdout
-    assert not state.exists()
+    assert list(state.parent.iterdir()) == []
 
 
 def test_the_command_without_credentials_exits_1_with_the_fix() -> None:

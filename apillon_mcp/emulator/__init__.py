@@ -1,8 +1,9 @@
-"""An offline emulator of Apillon's Cloud Functions API, read from the backend's behaviour (Starlette, in memory).
+"""An offline emulator of Apillon's Cloud Functions API, read from the backend's behaviour (Starlette, SQLite).
 
 It covers the cloud-function endpoints, the storage upload flow a script needs (with real IPFS CIDs) and the
-function gateway, which runs the uploaded script in Node.js. `persistence` keeps a state in a file across
-restarts; `standalone` serves it over HTTP (`apillon-mcp emulator`).
+function gateway, which runs the uploaded script in Node.js. Its state is a SQLite database, in memory or in a
+sandbox's file that several processes may share (`persistence`); `standalone` serves it over HTTP
+(`apillon-mcp emulator`).
 """
 
 from apillon_mcp.emulator.app import create_emulator
@@ -11,7 +12,7 @@ from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import ConnectionDropped
 from apillon_mcp.emulator.gateway_config import GatewayConfig
 from apillon_mcp.emulator.lifecycle import LifecycleDelays
-from apillon_mcp.emulator.persistence import StateFileError, default_state_path, open_state, persistent_emulator
+from apillon_mcp.emulator.persistence import StateFileError, database_path, default_state_path, open_state
 from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, Job, JobStatus, RecordStatus, Role, Service
 from apillon_mcp.emulator.state import (
     DEFAULT_API_KEY,
@@ -44,7 +45,7 @@ __all__ = [
     "StateFileError",
     "SystemClock",
     "create_emulator",
+    "database_path",
     "default_state_path",
     "open_state",
-    "persistent_emulator",
 ]

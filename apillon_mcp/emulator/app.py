@@ -23,7 +23,7 @@ from apillon_mcp.emulator.api import HTTP_METHODS, ApiRoute, Call, CloudFunction
 from apillon_mcp.emulator.auth import parse_basic_credentials
 from apillon_mcp.emulator.control import ControlRoutes
 from apillon_mcp.emulator.errors import EmulatedError
-from apillon_mcp.emulator.faults import ConnectionDropped, Fault, take_fault
+from apillon_mcp.emulator.faults import ConnectionDropped, Fault
 from apillon_mcp.emulator.gateway import GatewayRoutes, RetireScripts
 from apillon_mcp.emulator.ipfs import IpfsRoutes
 from apillon_mcp.emulator.request_bodies import BodyTooLarge, JsonRefused, parse_json, read_limited, syntax_message
@@ -81,7 +81,7 @@ class ApiDispatcher:
     async def dispatch(self, request: Request) -> Response:
         target = request_target(request)
         self._state.requests.append((request.method, target))
-        fault = take_fault(self._state.faults, request.method, request.url.path)
+        fault = self._state.faults.take(request.method, request.url.path)
         if fault is not None and fault.kind == "error":
             return await self._faulted(fault, target)
         try:

@@ -9,13 +9,13 @@ reaches, has none.
 
 import hmac
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from apillon_mcp.emulator.clock import LATEST
 from apillon_mcp.emulator.coercion import is_finite_number, is_int
 from apillon_mcp.emulator.faults import parse_fault
 from apillon_mcp.emulator.records import Role, Service
@@ -24,9 +24,8 @@ from apillon_mcp.emulator.state import DEFAULT_PROJECT_UUID, EmulatorState
 from apillon_mcp.emulator.wire import iso
 
 CONTROL_BODY_LIMIT = 1024 * 1024
-LATEST_CLOCK = datetime(9999, 1, 1, tzinfo=UTC)
-"""The clock goes no further: a year short of the last date a timestamp can hold, so that whatever is scheduled
-after `now` (a job's next state, an upload URL's expiry) still fits."""
+LATEST_CLOCK = LATEST
+"""The clock goes no further (the clock itself refuses to)."""
 MAX_CREDITS = 1_000_000_000
 
 Json = dict[str, object]

@@ -50,17 +50,6 @@ class Fault:
         return asdict(self)
 
 
-def take_fault(faults: list[Fault], method: str, path: str) -> Fault | None:
-    """Consume one use of the first pending fault that matches, if any."""
-    for fault in faults:
-        if fault.matches(method, path):
-            fault.times -= 1
-            if fault.times == 0:
-                faults.remove(fault)
-            return fault
-    return None
-
-
 def parse_fault(body: object) -> Fault:
     """A `Fault` from a control request body; ValueError with a readable message when the body is wrong."""
     if not isinstance(body, dict):

@@ -1,16 +1,17 @@
 """The emulated chain: jobs go DEPLOYING → DEPLOYED → MATCHED on the clock (apillon-api.md §8).
 
-Transitions are applied lazily, in the order of their due times, whenever the state is read or written; each
-transition stamps `update_time` with its due time, not with the moment it was noticed. Stored files move through
-their statuses the same way (see `storage.settle_files`).
+Transitions are applied lazily, in the order of their due times, at the start of every transaction that reads
+or writes the state, by whichever process serving the sandbox gets there first; each transition stamps
+`update_time` with its due time, not with the moment it was noticed. Stored files move through their statuses
+the same way (see `storage.settle_files`).
 """
 
-from collections.abc import Callable, Iterable, Mapping
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 
-from apillon_mcp.emulator.records import CloudFunction, Job, JobStatus, RecordStatus
+from apillon_mcp.emulator.records import JobStatus, RecordStatus
+from apillon_mcp.emulator.tables import micros
 
 
 @dataclass(frozen=True)
@@ -41,65 +42,59 @@ class LifecycleDelays:
         return on_ipfs, on_ipfs + timedelta(seconds=self.pin_seconds)
 
 
-class Phase(IntEnum):
-    DEPLOY = 0
-    MATCH = 1
+_DEPLOY, _MATCH = 0, 1
 
 
-@dataclass(frozen=True)
-class _Event:
-    due: datetime
-    phase: Phase
-    job: Job
-
-
-def settle(
-    functions: Mapping[str, CloudFunction],
-    jobs: Iterable[Job],
-    now: datetime,
-    next_chain_id: Callable[[], int],
-    matched: Callable[[Job, datetime], None],
-) -> None:
-    """Apply every transition due at or before `now`, oldest first; `matched` hears of each match and its time."""
-    job_list = list(jobs)
-    for event in sorted(_due_events(job_list, now), key=lambda event: (event.due, event.job.id, event.phase)):
-        if event.phase is Phase.DEPLOY:
-            _confirm_deploy(event.job, next_chain_id(), event.due)
+def settle_jobs(db: sqlite3.Connection, now: datetime) -> None:
+    """Apply every job transition due at or before `now`, oldest first (deploys before matches due together)."""
+    events = db.execute(
+        f"""SELECT due, id, phase FROM (
+            SELECT deploy_due AS due, id, {_DEPLOY} AS phase FROM jobs
+            WHERE deploy_done = 0 AND deploy_due <= :now AND status != {RecordStatus.DELETED}
+            UNION ALL
+            SELECT match_due, id, {_MATCH} FROM jobs
+            WHERE match_done = 0 AND match_due <= :now AND status != {RecordStatus.DELETED}
+        ) ORDER BY due, id, phase""",
+        {"now": micros(now)},
+    ).fetchall()
+    for due, job_id, phase in events:
+        if phase == _DEPLOY:
+            _confirm_deploy(db, job_id, due)
         else:
-            siblings = [job for job in job_list if job.function_uuid == event.job.function_uuid]
-            if _match(event.job, functions[event.job.function_uuid], siblings, event.due):
-                matched(event.job, event.due)
+            _match(db, job_id, due)
 
 
-def _due_events(jobs: list[Job], now: datetime) -> list[_Event]:
-    events = []
-    for job in jobs:
-        if job.status == RecordStatus.DELETED:
-            continue
-        if not job.deploy_done and job.deploy_due <= now:
-            events.append(_Event(job.deploy_due, Phase.DEPLOY, job))
-        if not job.match_done and job.match_due <= now:
-            events.append(_Event(job.match_due, Phase.MATCH, job))
-    return events
-
-
-def _confirm_deploy(job: Job, chain_id: int, at: datetime) -> None:
-    job.deploy_done = True
-    job.job_id = chain_id
+def _confirm_deploy(db: sqlite3.Connection, job_id: int, at: int) -> None:
+    (chain_id,) = db.execute(
+        "UPDATE meta SET next_chain_job_id = next_chain_job_id + 1 RETURNING next_chain_job_id - 1"
+    ).fetchone()
     # A job superseded (set INACTIVE) while still DEPLOYING comes back when its transaction confirms.
-    if job.job_status in (JobStatus.DEPLOYING, JobStatus.INACTIVE):
-        job.job_status = JobStatus.DEPLOYED
-    job.update_time = at
+    db.execute(
+        f"""UPDATE jobs SET deploy_done = 1, job_id = ?, update_time = ?,
+            job_status = CASE WHEN job_status IN ({JobStatus.DEPLOYING}, {JobStatus.INACTIVE})
+                THEN {JobStatus.DEPLOYED} ELSE job_status END
+        WHERE id = ?""",
+        (chain_id, at, job_id),
+    )
 
 
-def _match(job: Job, function: CloudFunction, siblings: list[Job], at: datetime) -> bool:
-    job.match_done = True
-    if job.job_status != JobStatus.DEPLOYED or job.job_id is None or job.status != RecordStatus.ACTIVE:
-        return False
-    job.job_status, job.update_time = JobStatus.MATCHED, at
-    function.active_job_id, function.status, function.update_time = job.id, RecordStatus.ACTIVE, at
+def _match(db: sqlite3.Connection, job_id: int, at: int) -> None:
+    (job_status, chain_id, status, function_uuid) = db.execute(
+        "UPDATE jobs SET match_done = 1 WHERE id = ? RETURNING job_status, job_id, status, function_uuid", (job_id,)
+    ).fetchone()
+    if job_status != JobStatus.DEPLOYED or chain_id is None or status != RecordStatus.ACTIVE:
+        return
+    db.execute(f"UPDATE jobs SET job_status = {JobStatus.MATCHED}, update_time = ? WHERE id = ?", (at, job_id))
+    db.execute(
+        f"""UPDATE functions SET active_job_id = ?, status = {RecordStatus.ACTIVE}, update_time = ?
+        WHERE function_uuid = ?""",
+        (job_id, at, function_uuid),
+    )
     # Every other live job is superseded, newer pending ones included (the backend's race, kept on purpose).
-    for other in siblings:
-        if other is not job and other.status == RecordStatus.ACTIVE and other.job_status != JobStatus.INACTIVE:
-            other.job_status, other.update_time = JobStatus.INACTIVE, at
-    return True
+    db.execute(
+        f"""UPDATE jobs SET job_status = {JobStatus.INACTIVE}, update_time = ?
+        WHERE function_uuid = ? AND id != ? AND status = {RecordStatus.ACTIVE}
+        AND job_status != {JobStatus.INACTIVE}""",
+        (at, function_uuid, job_id),
+    )
+    db.execute("DELETE FROM gateway_cache WHERE function_uuid = ?", (function_uuid,))

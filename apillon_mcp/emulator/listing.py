@@ -1,80 +1,86 @@
-"""List queries (apillon-api.md §4): the parameter quirks, `LIKE` search, ORDER BY DB column names, paging."""
+"""List queries (apillon-api.md §4) as SQL: the parameter quirks, `LIKE` search, ORDER BY DB column names, paging.
 
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
+Search is the backend's `name LIKE CONCAT('%', search, '%')` under a case-insensitive collation: `%` and `_` are
+wildcards, `\\` escapes the next character. SQLite's LIKE never backtracks more than once per wildcard (a failed
+`%` gives up the whole match), so no pattern costs more than about the name's length times the pattern's.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from apillon_mcp.emulator.coercion import js_integer
 from apillon_mcp.emulator.errors import EmulatedError
-from apillon_mcp.emulator.records import CloudFunction, File, Job
+from apillon_mcp.emulator.records import JobStatus, RecordStatus
+from apillon_mcp.emulator.tables import fold
 
-Row = TypeVar("Row", CloudFunction, Job, File)
 Params = Mapping[str, Sequence[str]]
 DEFAULT_LIMIT = 20
+_LARGEST = 2**63 - 1  # SQLite's integers
+LIKE_PATTERN_LIMIT = 50_000
+"""SQLite refuses longer LIKE patterns (in bytes); a longer search, once its runs of `%` are merged, can match
+no stored name, as none is that long."""
 
-# MySQL column names are case-insensitive; anything else is an unknown column and the SQL fails.
-FUNCTION_COLUMNS: dict[str, Callable[[CloudFunction], object]] = {
-    "id": lambda row: row.id,
-    "function_uuid": lambda row: row.function_uuid,
-    "project_uuid": lambda row: row.project_uuid,
-    "bucket_uuid": lambda row: row.bucket_uuid,
-    "name": lambda row: row.name,
-    "description": lambda row: row.description,
-    "activejob_id": lambda row: row.active_job_id,
-    "status": lambda row: row.status,
-    "createtime": lambda row: row.create_time,
-    "updatetime": lambda row: row.update_time,
-    "createuser": lambda row: None,
-    "updateuser": lambda row: None,
-    "encrypted_variables": lambda row: None,
+# MySQL column names are case-insensitive; anything else is an unknown column and the SQL fails. Text sorts as the
+# case-insensitive collation does; columns the emulator does not keep sort as NULL.
+FUNCTION_COLUMNS = {
+    "id": "id",
+    "function_uuid": "function_uuid",
+    "project_uuid": "project_uuid",
+    "bucket_uuid": "bucket_uuid",
+    "name": "name_folded",
+    "description": "description COLLATE NOCASE",
+    "activejob_id": "active_job_id",
+    "status": "status",
+    "createtime": "create_time",
+    "updatetime": "update_time",
+    "createuser": "NULL",
+    "updateuser": "NULL",
+    "encrypted_variables": "NULL",
 }
-JOB_COLUMNS: dict[str, Callable[[Job], object]] = {
-    "id": lambda row: row.id,
-    "job_uuid": lambda row: row.job_uuid,
-    "project_uuid": lambda row: row.project_uuid,
-    "function_uuid": lambda row: row.function_uuid,
-    "status": lambda row: row.status,
-    "name": lambda row: row.name,
-    "description": lambda row: None,
-    "scriptcid": lambda row: row.script_cid,
-    "slots": lambda row: row.slots,
-    "jobstatus": lambda row: row.job_status,
-    "jobid": lambda row: row.job_id,
-    "account": lambda row: None,
-    "publickey": lambda row: None,
+JOB_COLUMNS = {
+    "id": "id",
+    "job_uuid": "job_uuid",
+    "project_uuid": "project_uuid",
+    "function_uuid": "function_uuid",
+    "status": "status",
+    "name": "name_folded",
+    "description": "NULL",
+    "scriptcid": "script_cid COLLATE NOCASE",
+    "slots": "slots",
+    "jobstatus": "job_status",
+    "jobid": "job_id",
+    "account": "NULL",
+    "publickey": "NULL",
     # startTime and endTime sit a fixed offset after createTime, so they sort the same way.
-    "starttime": lambda row: row.create_time,
-    "endtime": lambda row: row.create_time,
-    "transactionhash": lambda row: None,
-    "deployeraddress": lambda row: None,
-    "createtime": lambda row: row.create_time,
-    "updatetime": lambda row: row.update_time,
-    "createuser": lambda row: None,
-    "updateuser": lambda row: None,
+    "starttime": "create_time",
+    "endtime": "create_time",
+    "transactionhash": "NULL",
+    "deployeraddress": "NULL",
+    "createtime": "create_time",
+    "updatetime": "update_time",
+    "createuser": "NULL",
+    "updateuser": "NULL",
 }
-
-FILE_COLUMNS: dict[str, Callable[[File], object]] = {
-    "id": lambda row: row.id,
-    "file_uuid": lambda row: row.file_uuid,
-    "project_uuid": lambda row: row.project_uuid,
-    "bucket_id": lambda row: row.bucket_uuid,
-    "directory_id": lambda row: None,
-    "session_id": lambda row: row.session_uuid,
-    "cid": lambda row: row.cid_v0 if row.published else None,
-    "cidv1": lambda row: row.cid_v1 if row.published else None,
-    "name": lambda row: row.name,
-    "contenttype": lambda row: row.content_type,
-    "path": lambda row: row.path,
-    "size": lambda row: len(row.content),
-    "filestatus": lambda row: row.file_status,
-    "s3filekey": lambda row: f"{row.path or ''}{row.name}",
-    "status": lambda row: row.status,
-    "createtime": lambda row: row.create_time,
-    "updatetime": lambda row: row.update_time,
-    "createuser": lambda row: None,
-    "updateuser": lambda row: None,
+FILE_COLUMNS = {
+    "id": "id",
+    "file_uuid": "file_uuid",
+    "project_uuid": "project_uuid",
+    "bucket_id": "bucket_uuid",
+    "directory_id": "NULL",
+    "session_id": "session_uuid",
+    "cid": "(CASE WHEN file_status >= 3 THEN cid_v0 END)",
+    "cidv1": "(CASE WHEN file_status >= 3 THEN cid_v1 END)",
+    "name": "name_folded",
+    "contenttype": "content_type COLLATE NOCASE",
+    "path": "path COLLATE NOCASE",
+    "size": "length(content)",
+    "filestatus": "file_status",
+    "s3filekey": "(coalesce(path, '') || name) COLLATE NOCASE",
+    "status": "status",
+    "createtime": "create_time",
+    "updatetime": "update_time",
+    "createuser": "NULL",
+    "updateuser": "NULL",
 }
 
 
@@ -113,43 +119,76 @@ def parse_list_query(params: Params) -> ListQuery:
     )
 
 
-def name_like(name: str, search: str | None) -> bool:
-    """`name LIKE CONCAT('%', search, '%')` under a case-insensitive collation; `%` and `_` stay wildcards."""
-    if search is None:
-        return True
-    pattern, escaped = [], False
-    for char in search:
-        if escaped:
-            pattern.append(re.escape(char))
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        else:
-            pattern.append({"%": ".*", "_": "."}.get(char) or re.escape(char))
-    return re.search("".join(pattern), name, re.IGNORECASE | re.DOTALL) is not None
+@dataclass
+class Where:
+    """A WHERE clause built up condition by condition, with its parameters."""
+
+    conditions: list[str] = field(default_factory=list)
+    parameters: list[object] = field(default_factory=list)
+
+    def add(self, condition: str, *parameters: object) -> "Where":
+        self.conditions.append(condition)
+        self.parameters.extend(parameters)
+        return self
+
+    def search(self, folded_column: str, search: str | None) -> "Where":
+        """`folded_column` LIKE the search, when there is one."""
+        if search is None:
+            return self
+        pattern = like_pattern(search)
+        return self.add("0") if pattern is None else self.add(f"{folded_column} LIKE ? ESCAPE '\\'", pattern)
+
+    def record_status(self, wanted: int | None) -> "Where":
+        """The record status asked for; by default any but archived and deleted."""
+        if wanted is None:
+            return self.add(f"status NOT IN ({RecordStatus.ARCHIVED}, {RecordStatus.DELETED})")
+        return self.equals("status", wanted)
+
+    def job_status(self, wanted: int | None) -> "Where":
+        """The job status asked for; by default any but deleted."""
+        if wanted is None:
+            return self.add(f"job_status != {JobStatus.DELETED}")
+        return self.equals("job_status", wanted)
+
+    def equals(self, column: str, value: int) -> "Where":
+        return self.add(f"{column} = ?", value) if abs(value) <= _LARGEST else self.add("0")
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.conditions) or "1"
 
 
-def sort_and_page(rows: list[Row], query: ListQuery, columns: Mapping[str, Callable[[Row], object]]) -> list[Row]:
-    """Order by the requested columns (NULLs first ascending, as MySQL does), then cut out the page."""
-    ordered = sorted(rows, key=lambda row: row.id)
-    for index in reversed(range(len(query.order_by))):
-        column = columns.get(query.order_by[index].lower())
+def like_pattern(search: str) -> str | None:
+    """The LIKE pattern for a search, folded as the names it is compared with; None when it can match nothing."""
+    pattern = _merge_any_runs(f"%{fold(search)}%")
+    return pattern if len(pattern.encode()) <= LIKE_PATTERN_LIMIT else None
+
+
+def _merge_any_runs(pattern: str) -> str:
+    """`%%` matches what `%` matches; an escaped `\\%` is a literal and stays."""
+    merged: list[str] = []
+    escaped = after_any = False
+    for char in pattern:
+        any_run = char == "%" and not escaped
+        if not (any_run and after_any):
+            merged.append(char)
+        after_any = any_run
+        escaped = not escaped and char == "\\"
+    return "".join(merged)
+
+
+def order_and_page(query: ListQuery, columns: Mapping[str, str]) -> tuple[str, list[object]]:
+    """`ORDER BY … LIMIT ? OFFSET ?` and its parameters: the requested columns (NULLs first ascending, as MySQL
+    does), creation order among equals; an unknown column fails as the backend's SQL does."""
+    terms = []
+    for index, name in enumerate(query.order_by):
+        column = columns.get(name.lower())
         if column is None:
             raise EmulatedError.unhandled(500)
         descending = index < len(query.desc) and query.desc[index]
-        ordered.sort(key=_by(column), reverse=descending)
-    return ordered[query.offset : query.offset + query.limit]
-
-
-def _by(column: Callable[[Row], object]) -> Callable[[Row], tuple[int, str | int | float | datetime]]:
-    return lambda row: _sort_key(column(row))
-
-
-def _sort_key(value: object) -> tuple[int, str | int | float | datetime]:
-    if value is None:
-        return (0, 0)
-    if isinstance(value, str):
-        return (1, value.casefold())
-    if isinstance(value, int | float | datetime):
-        return (1, value)
-    return (1, str(value))
+        terms.append(f"{column} {'DESC' if descending else 'ASC'}")
+    terms.append("id ASC")
+    offset = query.offset
+    if offset > _LARGEST:
+        return f"ORDER BY {', '.join(terms)} LIMIT 0", []
+    return f"ORDER BY {', '.join(terms)} LIMIT ? OFFSET ?", [min(query.limit, _LARGEST), offset]

@@ -1,41 +1,31 @@
-"""The emulator's state in a JSON file, so that a sandbox survives restarts of the process that serves it.
+"""Where a sandbox lives on disk: the per-user default file, state files of older versions, opening one.
 
-Save rule: `persistent_emulator` writes the state once when it is created, then after every HTTP request it handles
-(API, storage uploads, gateway, `/ipfs/`, control routes) whose handling left the saved document different from
-the last one written: a change, or a job or file transition that became due and was applied on the way. The save
-runs before the response is sent, so a client never sees a change that a crash right after could still lose.
-The request log and the gateway cache are not saved, so requests that change nothing else write nothing.
+A sandbox is one SQLite database (`database`). Every change is committed before its response is sent, and
+every process serving the same file (stdio servers, `apillon-mcp emulator`) reads the current rows on every
+request, so they share one sandbox and lose nothing.
 
-Writes are atomic: a temporary file in the same directory, flushed and fsynced, then `os.replace`d onto the
-target, and the directory fsynced where the platform allows. A crash at any point leaves the old file or the new
-one, whole. One process per file: a second one would overwrite the first one's saves.
+Older versions kept the sandbox in a JSON file. A path ending in `.json` (or a file holding JSON) names such a
+state: the sandbox then lives in the `.sqlite3` file beside it, into which the JSON state is imported once, the
+first time; the JSON file itself is left as it was. The old default file, `emulator-state.json` in the same
+directory as the new default, is imported into the new default the same way.
 """
 
-import logging
 import os
 import sys
-import tempfile
 from contextlib import suppress
 from pathlib import Path
 
-import anyio
-import anyio.to_thread
-from starlette.applications import Starlette
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from apillon_mcp.emulator.app import IN_PROCESS_BASE_URL, create_emulator
 from apillon_mcp.emulator.clock import Clock
-from apillon_mcp.emulator.snapshot import Document, SnapshotError, decode, dump_state, encode, load_state
+from apillon_mcp.emulator.database import Database, StateFileError
+from apillon_mcp.emulator.json_import import JsonStateError, import_json_state
 from apillon_mcp.emulator.state import EmulatorState
 
-logger = logging.getLogger(__name__)
-
 APP_DIRECTORY = "apillon-mcp"
-STATE_FILE_NAME = "emulator-state.json"
+STATE_FILE_NAME = "sandbox.sqlite3"
+LEGACY_STATE_FILE_NAME = "emulator-state.json"
+DATABASE_SUFFIX = ".sqlite3"
 
-
-class StateFileError(Exception):
-    """A state file that cannot be read, loaded or written; the message names the file and fits one line."""
+__all__ = ["StateFileError", "database_path", "default_state_path", "open_state"]
 
 
 def default_state_path() -> Path:
@@ -52,145 +42,96 @@ def default_state_path() -> Path:
     return base / APP_DIRECTORY / STATE_FILE_NAME
 
 
-def open_state(path: Path | None, *, reset: bool = False, clock: Clock | None = None) -> EmulatorState:
-    """The state saved at `path`, or a fresh one when there is no file, `reset` is set or `path` is None.
+def database_path(path: Path) -> Path:
+    """The database file a state path names: the path itself, or for a JSON state the `.sqlite3` file beside it."""
+    if not _names_json_state(path):
+        return path
+    if path.suffix.lower() == ".json":
+        return path.with_suffix(DATABASE_SUFFIX)
+    return path.with_name(path.name + DATABASE_SUFFIX)
 
-    Nothing is written here; `persistent_emulator` does that (creating the directory if needed). With no `clock`,
-    a loaded state runs on a `SystemClock` as far ahead of real time as when it was saved.
+
+def open_state(
+    path: Path | None, *, reset: bool = False, clock: Clock | None = None, read_only: bool = False
+) -> EmulatorState:
+    """The sandbox kept at `path` (see `database_path`), created when missing; in memory when `path` is None.
+
+    `reset` empties it (a damaged file is replaced; a database of another program never is). `read_only` works on
+    a copy in memory: the file is read, never created or written. A state opened from a file runs, without a
+    `clock`, on a `SystemClock` whose offset the file keeps. Raises `StateFileError`, with one line naming the
+    file and the fix, when the sandbox cannot be opened.
     """
-    if path is None or reset:
+    if path is None:
         return EmulatorState(clock=clock)
+    target = database_path(path)
+    legacy = None if reset else _legacy_state(path, target)
+    new = not target.exists()
+    if read_only:
+        database = Database.copy_of(target) if target.is_file() else Database.in_memory()
+    else:
+        database = _open(target, reset)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return EmulatorState(clock=clock)
-    except OSError as error:
-        raise StateFileError(
-            f"cannot read the emulator state file {path}: {error.strerror or error}. "
-            "Fix its permissions, delete it, or start with --reset."
-        ) from error
-    try:
-        return load_state(decode(data), clock)
-    except SnapshotError as error:
-        raise StateFileError(
-            f"the emulator state file {path} cannot be loaded ({error}). "
-            "Delete it, or start with --reset to replace it with a fresh sandbox."
-        ) from error
-
-
-def persistent_emulator(
-    state: EmulatorState,
-    path: Path | None,
-    *,
-    base_url: str = IN_PROCESS_BASE_URL,
-    control_token: str | None = None,
-) -> Starlette:
-    """`create_emulator(state, base_url=…, control_token=…)` that, when `path` is set, saves to it now and after
-    every request that changed it.
-
-    Raises `StateFileError` when the first save fails. A later failed save is logged and retried after the next
-    request; the sandbox goes on serving from memory.
-    """
-    app = create_emulator(state, base_url=base_url, control_token=control_token)
-    if path is not None:
-        state_file = StateFile(state, path)
-        state_file.save()
-        app.add_middleware(_SaveAfterChange, state_file=state_file)
-    return app
-
-
-class StateFile:
-    """Saves one state to one file, skipping saves that would write what the file already holds."""
-
-    def __init__(self, state: EmulatorState, path: Path) -> None:
-        self.state = state
-        self.path = path
-        self._saved: Document | None = None
-        self._lock = anyio.Lock()
-
-    def save(self) -> None:
-        """Write the state now, blocking."""
-        document = dump_state(self.state)
-        write_atomically(self.path, encode(document))
-        self._saved = document
-
-    async def save_if_changed(self) -> bool:
-        """Write the state if its document differs from the last one written; whether it wrote."""
-        async with self._lock:  # one save at a time, each of the state as it is once the previous one is done
-            document = dump_state(self.state)
-            if document == self._saved:
-                return False
-            # The document's values are immutable or copies, so it can be encoded away from the event loop.
-            await anyio.to_thread.run_sync(lambda: write_atomically(self.path, encode(document)))
-            self._saved = document
-            return True
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves the old content or the new one, never a mix."""
-    try:
-        _replace(path, data)
-    except OSError as error:
-        raise StateFileError(f"cannot write the emulator state file {path}: {error.strerror or error}") from error
-
-
-def _replace(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        if legacy is not None:
+            _import(database, legacy)
+        state = EmulatorState(clock=clock, database=database)
+        if reset:
+            state.reset()
     except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
+        database.close()
+        if new and not read_only:  # leave no empty sandbox behind a failed first start
+            _remove(target)
         raise
-    _sync_directory(path.parent)
+    return state
 
 
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable; Windows cannot open a directory for this, some file systems refuse."""
-    if os.name == "nt":
-        return
-    with suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+def _names_json_state(path: Path) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with path.open("rb") as file:
+            return file.read(64).lstrip().startswith(b"{")
+    except OSError:  # missing, a directory, unreadable: not a JSON state; opening the database will say more
+        return False
 
 
-class _SaveAfterChange:
-    """ASGI middleware: once the app has handled an HTTP request, save before the response goes out."""
+def _legacy_state(path: Path, target: Path) -> Path | None:
+    """The JSON state to import into `target` when it is new: `path` itself, or the old default file."""
+    if target != path:
+        return path if path.is_file() else None
+    if path == default_state_path():
+        legacy = path.with_name(LEGACY_STATE_FILE_NAME)
+        return legacy if legacy.is_file() else None
+    return None
 
-    def __init__(self, app: ASGIApp, state_file: StateFile) -> None:
-        self._app = app
-        self._state_file = state_file
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
+def _open(target: Path, reset: bool) -> Database:
+    try:
+        return Database.open(target)
+    except StateFileError as error:
+        if not (reset and error.replaceable):
+            raise
+    _remove(target)
+    return Database.open(target)
+
+
+def _remove(target: Path) -> None:
+    """Delete a sandbox file and SQLite's files beside it."""
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        with suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _import(database: Database, legacy: Path) -> None:
+    """Import the JSON state at `legacy` if the database holds no sandbox yet, all or nothing."""
+    with database.transaction() as db:
+        if db.execute("SELECT count(*) FROM meta").fetchone()[0]:
             return
-        saved = False
-
-        async def save_then_send(message: Message) -> None:
-            nonlocal saved
-            if message["type"] == "http.response.start" and not saved:
-                saved = True
-                await self._save()
-            await send(message)
-
         try:
-            await self._app(scope, receive, save_then_send)
-        finally:
-            if not saved:  # the handler failed before answering; what it changed is still worth keeping
-                await self._save()
-
-    async def _save(self) -> None:
-        with anyio.CancelScope(shield=True):  # a client hanging up must not cut a save short
-            try:
-                await self._state_file.save_if_changed()
-            except StateFileError as error:
-                logger.error("%s; the next request will try again", error)
+            import_json_state(db, legacy.read_bytes())
+        except OSError as error:
+            raise StateFileError(f"cannot read the emulator state file {legacy}: {error.strerror or error}") from error
+        except JsonStateError as error:
+            raise StateFileError(
+                f"the emulator state file {legacy} cannot be imported ({error}). Move it away, or start the sandbox "
+                "from scratch with --emulator-reset (apillon-mcp emulator: --reset); the file is left as it is."
+            ) from error

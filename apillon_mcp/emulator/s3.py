@@ -77,15 +77,15 @@ class S3Routes:
             details = [("X-Amz-Expires", expires), ("Expires", _s3_time(deadline)), ("ServerTime", _s3_time(now))]
             return _s3_error(403, "AccessDenied", "Request has expired", details)
         bucket_uuid, session_uuid, s3_key = object_path.split("/", 2)
-        upload = self._state.storage.upload_at(bucket_uuid, session_uuid, s3_key)
-        if upload is None:  # the URL was signed for an upload this state no longer has
-            return _s3_error(403, "AccessDenied", "Access Denied")
+        if self._state.storage.upload_at(bucket_uuid, session_uuid, s3_key) is None:
+            return _s3_error(403, "AccessDenied", "Access Denied")  # signed for an upload this state no longer has
         try:
             content = await read_limited(request, MAX_OBJECT_BYTES)
         except BodyTooLarge:
             return _too_large(request.headers.get("content-length"))
-        upload.content, upload.update_time = content, now
-        etag = hashlib.md5(upload.content, usedforsecurity=False).hexdigest()
+        if self._state.storage.put_object(bucket_uuid, session_uuid, s3_key, content) is None:
+            return _s3_error(403, "AccessDenied", "Access Denied")  # gone (a reset) while the bytes came in
+        etag = hashlib.md5(content, usedforsecurity=False).hexdigest()
         return Response(b"", headers={"ETag": f'"{etag}"'})
 
 

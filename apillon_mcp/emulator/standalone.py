@@ -19,8 +19,9 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.config import LOGGING_CONFIG
 
+from apillon_mcp.emulator.app import create_emulator
 from apillon_mcp.emulator.host_guard import HostGuard, HostPolicy, host_name, origin_of
-from apillon_mcp.emulator.persistence import open_state, persistent_emulator
+from apillon_mcp.emulator.persistence import open_state
 from apillon_mcp.emulator.state import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState
 
 _BACKLOG = 128
@@ -102,7 +103,7 @@ def serve(
 
 
 def prepare(host: str, port: int, state_path: Path | None, reset: bool, access: Access | None = None) -> Standalone:
-    """Load (or reset) the state, listen on `host`:`port` (0: any free port) and save the state once.
+    """Listen on `host`:`port` (0: any free port), then open (or reset) the sandbox at `state_path`.
 
     A host other than localhost or a loopback address needs `access.allow_remote`. Options that cannot be used
     raise `ServeError` before anything is read, written or bound.
@@ -117,17 +118,17 @@ def prepare(host: str, port: int, state_path: Path | None, reset: bool, access: 
     token, token_chosen = _control_token(access.control_token)
     configured_url = _configured_base_url(access.base_url)
     _policy(host, configured_url, access)  # refuses unusable names before anything is read, written or bound
-    state = open_state(state_path, reset=reset)
     listener = listen(host, port)
     base_url = configured_url or _base_url(listener)
     try:
-        app = persistent_emulator(state, state_path, base_url=base_url, control_token=token)
+        state = open_state(state_path, reset=reset)
+        app = create_emulator(state, base_url=base_url, control_token=token)
         policy = _policy(host, base_url, access)
     except BaseException:
         listener.close()
         raise
     return Standalone(
-        state, HostGuard(app, policy), listener, base_url, state_path, remote, policy, token, token_chosen
+        state, HostGuard(app, policy), listener, base_url, state.path, remote, policy, token, token_chosen
     )
 
 

@@ -189,8 +189,7 @@ async def test_an_active_job_that_cannot_take_variables_is_a_500_after_saving_th
     function = state.create_function("f")
     job = state.create_job(function.function_uuid, "job", SCRIPT)
     clock.advance(30)
-    state.jobs[job.job_uuid].job_status = job_status
-    state.jobs[job.job_uuid].job_id = job_id
+    state.edit_job(job.job_uuid, job_status=job_status, job_id=job_id)
 
     response = await client.post(environment(function.function_uuid), json={"variables": VARIABLES})
 

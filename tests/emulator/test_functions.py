@@ -209,8 +209,8 @@ async def test_archived_and_deleted_functions_are_listed_only_when_asked_for_by_
     state: EmulatorState, client: httpx2.AsyncClient
 ) -> None:
     _, archived, deleted = (state.create_function(name) for name in ["live", "archived", "deleted"])
-    state.functions[archived.function_uuid].status = RecordStatus.ARCHIVED
-    state.functions[deleted.function_uuid].status = RecordStatus.DELETED
+    state.edit_function(archived.function_uuid, status=RecordStatus.ARCHIVED)
+    state.edit_function(deleted.function_uuid, status=RecordStatus.DELETED)
 
     default = (await client.get("/cloud-functions")).json()["data"]
     only_archived = (await client.get("/cloud-functions?status=8")).json()["data"]
@@ -268,7 +268,7 @@ async def test_getting_an_unknown_or_deleted_function_is_a_404_without_status(
     state: EmulatorState, client: httpx2.AsyncClient
 ) -> None:
     deleted = state.create_function("gone")
-    state.functions[deleted.function_uuid].status = RecordStatus.DELETED
+    state.edit_function(deleted.function_uuid, status=RecordStatus.DELETED)
 
     for function_uuid in [str(uuid.uuid4()), deleted.function_uuid]:
         response = await client.get(f"/cloud-functions/{function_uuid}")
@@ -280,7 +280,7 @@ async def test_getting_an_unknown_or_deleted_function_is_a_404_without_status(
 
 async def test_an_archived_function_can_still_be_fetched(state: EmulatorState, client: httpx2.AsyncClient) -> None:
     function = state.create_function("old")
-    state.functions[function.function_uuid].status = RecordStatus.ARCHIVED
+    state.edit_function(function.function_uuid, status=RecordStatus.ARCHIVED)
 
     response = await client.get(f"/cloud-functions/{function.function_uuid}")
 
@@ -364,3 +364,14 @@ async def test_the_embedded_jobs_can_be_ordered_by_job_columns(
 
     assert [job["name"] for job in by_slots] == ["b", "a", "c"]
     assert [job["name"] for job in by_name] == ["c", "b", "a"]
+
+
+async def test_column_names_in_order_by_are_case_insensitive(state: EmulatorState, client: httpx2.AsyncClient) -> None:
+    for name, description in [("b", "Y"), ("a", "z"), ("c", "x")]:
+        state.create_function(name, description)
+
+    by_name = (await client.get("/cloud-functions?orderBy=NAME")).json()["data"]
+    by_description = (await client.get("/cloud-functions?orderBy=Description&desc=true")).json()["data"]
+
+    assert [item["name"] for item in by_name["items"]] == ["a", "b", "c"]
+    assert [item["name"] for item in by_description["items"]] == ["a", "b", "c"]

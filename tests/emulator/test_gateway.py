@@ -186,7 +186,7 @@ async def test_a_deleted_function_is_a_404(
     state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient
 ) -> None:
     job = deploy(state, clock, ECHO)
-    state.functions[job.function_uuid].status = RecordStatus.DELETED
+    state.edit_function(job.function_uuid, status=RecordStatus.DELETED)
 
     response = await invoke(anonymous, job)
 
@@ -208,7 +208,7 @@ async def test_an_active_job_that_is_not_matched_is_a_500_job_not_deployed(
     state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient
 ) -> None:
     job = deploy(state, clock, ECHO)
-    state.jobs[job.job_uuid].job_status = JobStatus.INACTIVE
+    state.edit_job(job.job_uuid, job_status=JobStatus.INACTIVE)
 
     response = await invoke(anonymous, job)
 
@@ -219,7 +219,7 @@ async def test_an_active_job_without_an_on_chain_id_is_a_500_job_id_is_missing(
     state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient
 ) -> None:
     job = deploy(state, clock, ECHO)
-    state.jobs[job.job_uuid].job_id = None
+    state.edit_job(job.job_uuid, job_id=None)
 
     response = await invoke(anonymous, job)
 

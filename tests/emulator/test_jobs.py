@@ -176,7 +176,7 @@ async def test_a_job_for_another_projects_function_is_a_403_access_error(
 
 async def test_an_archived_function_still_accepts_jobs(state: EmulatorState, client: httpx2.AsyncClient) -> None:
     function = state.create_function("old")
-    state.functions[function.function_uuid].status = RecordStatus.ARCHIVED
+    state.edit_function(function.function_uuid, status=RecordStatus.ARCHIVED)
 
     response = await create_job(client, function.function_uuid)
 

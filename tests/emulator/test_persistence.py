@@ -1,11 +1,14 @@
-"""Persistence: the state in a versioned JSON file, written atomically after every request that changed it."""
+"""A sandbox in a SQLite file: kept across restarts, shared by processes, refused when hostile or damaged."""
 
+import base64
 import json
-import logging
 import os
+import sqlite3
+import stat
+import subprocess
 import sys
 from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,15 +28,14 @@ from apillon_mcp.emulator import (
     Service,
     StateFileError,
     SystemClock,
+    create_emulator,
+    database_path,
     default_state_path,
     open_state,
-    persistence,
-    persistent_emulator,
 )
+from apillon_mcp.emulator.database import Database
 from apillon_mcp.emulator.faults import Fault
-from apillon_mcp.emulator.records import SessionStatus
-from apillon_mcp.emulator.snapshot import VERSION, decode, dump_state, encode, load_state
-from apillon_mcp.emulator.validation import UploadItem, UploadRequest
+from apillon_mcp.emulator.json_import import VERSION
 from apillon_mcp.unixfs import file_cids
 
 pytestmark = pytest.mark.anyio
@@ -41,12 +43,13 @@ pytestmark = pytest.mark.anyio
 OTHER_PROJECT = "c0ffee00-1234-4abc-8def-0123456789ab"
 READER_KEY, READER_SECRET = "0b8d5c1e-7a2f-4e6b-9d3c-5f1a8e2b7c40", "Zx9!Qw3#Er5%"
 SCRIPT = b"_STD_.ws.open([], () => {}, () => {});\n"
+WRITER = Path(__file__).with_name("sandbox_writer.py")
 
 
 @asynccontextmanager
-async def serving(state: EmulatorState, path: Path | None) -> AsyncGenerator[httpx2.AsyncClient, None]:
-    """HTTP with the default key to `persistent_emulator(state, path)`."""
-    transport = httpx2.ASGITransport(app=persistent_emulator(state, path))
+async def serving(state: EmulatorState) -> AsyncGenerator[httpx2.AsyncClient, None]:
+    """HTTP with the default key to the emulator serving `state`."""
+    transport = httpx2.ASGITransport(app=create_emulator(state))
     auth = (DEFAULT_API_KEY, DEFAULT_API_SECRET)
     async with httpx2.AsyncClient(transport=transport, base_url="http://emulator", auth=auth) as http:
         yield http
@@ -63,71 +66,69 @@ async def upload_script(http: httpx2.AsyncClient, bucket_uuid: str, content: byt
     return cid
 
 
-def rich_state(clock: ManualClock) -> EmulatorState:
-    """A state holding every kind of row, in the middle of its lifecycles."""
-    state = EmulatorState(clock=clock)
+def names(state: EmulatorState) -> list[str]:
+    return [function.name for function in state.functions.values()]
+
+
+async def test_a_sandbox_on_a_file_holds_every_kind_of_row_after_a_restart(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    state = open_state(path, clock=clock)
     state.add_api_key(READER_KEY, READER_SECRET, [(Role.READ, Service.COMPUTING)], project_uuid=OTHER_PROJECT)
     state.set_credit_balance(OTHER_PROJECT, 7)
-    matched = state.create_function("matched", "serves its gateway")
-    stored = state.store_file(matched.bucket_uuid, "index.js", SCRIPT, path="src", content_type="text/javascript")
-    old = state.create_job(matched.function_uuid, "old", stored.cid_v1, slots=3)
+    function = state.create_function("matched", "serves its gateway")
+    stored = state.store_file(function.bucket_uuid, "index.js", SCRIPT, path="src", content_type="text/javascript")
+    state.create_job(function.function_uuid, "old", stored.cid_v1, slots=3)
     clock.advance(30)
-    state.set_environment(
-        matched.function_uuid,
-        [{"key": "A", "value": "1"}, {"key": "NESTED", "value": {"list": [1, 2.5, None, True]}}],
-        project_uuid=DEFAULT_PROJECT_UUID,
-    )
-    state.create_job(matched.function_uuid, "deploying", stored.cid_v0)
-    deleted = state.create_job(matched.function_uuid, "deleted", stored.cid_v0)
+    variables = [{"key": "A", "value": "1"}, {"key": "NESTED", "value": {"list": [1, 2.5, None, True]}}]
+    state.set_environment(function.function_uuid, variables, project_uuid=DEFAULT_PROJECT_UUID)
+    state.create_job(function.function_uuid, "deploying", stored.cid_v0)
+    deleted = state.create_job(function.function_uuid, "deleted", stored.cid_v0)
     state.delete_job(deleted.job_uuid, project_uuid=DEFAULT_PROJECT_UUID)
-    state.create_function("empty")
-    clock.advance(7)
-    state.store_file(matched.bucket_uuid, "big.bin", b"x" * 300_000)  # more than one chunk
-    clock.advance(5)  # the second job is DEPLOYED, not yet MATCHED; big.bin is on IPFS, not yet pinned
-    state.store_file(matched.bucket_uuid, "fresh.txt", b"just stored")
-    items = [UploadItem("sent.js", None, None), UploadItem("unsent.js", None, "dir/")]
-    session, (sent, unsent) = state.storage.request_upload(
-        matched.bucket_uuid, UploadRequest(items, None), project_uuid=DEFAULT_PROJECT_UUID
-    )
-    sent.content = b"bytes PUT to S3, session still open"
     state.faults.append(Fault(path="/cloud-functions/*", method="GET", status=503, body={"down": True}, times=2))
-    assert old.job_status == JobStatus.MATCHED and session.status == SessionStatus.CREATED and unsent.content is None
-    return state
+    clock.advance(12)
+    before = (
+        dict(state.functions),
+        dict(state.jobs),
+        dict(state.files),
+        dict(state.storage.sessions),
+        dict(state.storage.uploads),
+        dict(state.api_keys),
+        dict(state.projects),
+        list(state.faults),
+        state.storage.signing_key,
+    )
+    state.close()
+
+    reloaded = open_state(path, clock=clock)
+
+    after = (
+        dict(reloaded.functions),
+        dict(reloaded.jobs),
+        dict(reloaded.files),
+        dict(reloaded.storage.sessions),
+        dict(reloaded.storage.uploads),
+        dict(reloaded.api_keys),
+        dict(reloaded.projects),
+        list(reloaded.faults),
+        reloaded.storage.signing_key,
+    )
+    assert after == before
+    assert [job.job_status for job in reloaded.jobs.values()] == [JobStatus.MATCHED, JobStatus.DEPLOYED, 9]
+    assert reloaded.functions[function.function_uuid].variables == variables
+    assert reloaded.api_keys[READER_KEY].roles == frozenset({(Role.READ, Service.COMPUTING)})
+    assert (reloaded.credit_balance(OTHER_PROJECT), reloaded.file_content_by_cid(stored.cid_v0)) == (7, SCRIPT)
 
 
-def round_trip(state: EmulatorState, clock: ManualClock | None = None) -> EmulatorState:
-    return load_state(decode(encode(dump_state(state))), clock)
-
-
-async def test_every_kind_of_row_loads_back_equal(clock: ManualClock) -> None:
-    state = rich_state(clock)
-
-    loaded = round_trip(state, clock)
-
-    assert loaded.rows() == state.rows()
-    assert [file.file_status for file in loaded.files.values()] == [
-        FileStatus.PINNED_TO_CRUST,
-        FileStatus.UPLOADED_TO_IPFS,
-        FileStatus.UPLOADED_TO_S3,
-    ]
-    assert [job.job_status for job in loaded.jobs.values()] == [
-        JobStatus.MATCHED,
-        JobStatus.DEPLOYED,
-        JobStatus.DELETED,
-    ]
-    assert loaded.api_keys[READER_KEY].roles == frozenset({(Role.READ, Service.COMPUTING)})
-    assert loaded.credit_balance(OTHER_PROJECT) == 7
-
-
-async def test_a_job_mid_lifecycle_goes_on_on_the_clock_after_a_reload(tmp_path: Path, clock: ManualClock) -> None:
-    state = EmulatorState(clock=clock)
+async def test_a_job_mid_lifecycle_goes_on_on_the_clock_after_a_restart(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    state = open_state(path, clock=clock)
     function = state.create_function("f")
     first = state.create_job(function.function_uuid, "first", file_cids(SCRIPT).v0)
     clock.advance(12)
     assert state.jobs[first.job_uuid].job_status == JobStatus.DEPLOYED
-    persistent_emulator(state, tmp_path / "state.json")
+    state.close()
 
-    reloaded = open_state(tmp_path / "state.json", clock=clock)
+    reloaded = open_state(path, clock=clock)
     clock.advance(18)
     second = reloaded.create_job(function.function_uuid, "second", file_cids(SCRIPT).v0)
     clock.advance(10)
@@ -138,123 +139,30 @@ async def test_a_job_mid_lifecycle_goes_on_on_the_clock_after_a_reload(tmp_path:
     assert (reloaded.jobs[second.job_uuid].job_id, reloaded.jobs[second.job_uuid].id) == (1002, 2)
 
 
-async def test_a_reloaded_sandbox_serves_its_files_by_cid_and_keeps_the_stored_variables(
-    tmp_path: Path, clock: ManualClock
-) -> None:
-    path = tmp_path / "state.json"
-    state = EmulatorState(clock=clock)
-    function = state.create_function("f")
-    async with serving(state, path) as http:
-        cid = await upload_script(http, function.bucket_uuid)
-        variables = [{"key": "GREETING", "value": "hi"}]
-        await http.post(f"/cloud-functions/{function.function_uuid}/environment", json={"variables": variables})
-    clock.advance(5)
-
-    reloaded = open_state(path, clock=clock)
-    async with serving(reloaded, path) as http:
-        fetched = await http.get(f"/ipfs/{cid}", auth=None)
-
-    assert (fetched.status_code, fetched.content) == (200, SCRIPT)
-    assert reloaded.file_content_by_cid(file_cids(SCRIPT).v0) == SCRIPT
-    assert reloaded.functions[function.function_uuid].variables == variables
-
-
-async def test_a_key_with_limited_roles_is_still_limited_after_a_reload(tmp_path: Path, clock: ManualClock) -> None:
-    path = tmp_path / "state.json"
-    state = EmulatorState(clock=clock)
-    state.add_api_key(READER_KEY, READER_SECRET, [(Role.READ, Service.COMPUTING)])
-    persistent_emulator(state, path)
-
-    async with serving(open_state(path, clock=clock), path) as http:
-        listed = await http.get("/cloud-functions", auth=(READER_KEY, READER_SECRET))
-        created = await http.post("/cloud-functions", json={"name": "f"}, auth=(READER_KEY, READER_SECRET))
-
-    assert listed.status_code == 200
-    assert (created.status_code, created.json()["message"]) == (
-        403,
-        "Insufficient permissions - missing KEY_WRITE permission",
-    )
-
-
-async def test_a_second_app_on_the_same_file_sees_what_the_first_created_over_http(
-    tmp_path: Path, clock: ManualClock
-) -> None:
-    path = tmp_path / "state.json"
-    async with serving(open_state(path, clock=clock), path) as first:
+async def test_two_servers_on_one_file_see_each_others_changes_at_once(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    first_state, second_state = open_state(path, clock=clock), open_state(path, clock=clock)
+    async with serving(first_state) as first, serving(second_state) as second:
         function = (await first.post("/cloud-functions", json={"name": "handed over"})).json()["data"]
-        cid = await upload_script(first, function["bucketUuid"])
-        job = await first.post(
-            f"/cloud-functions/{function['functionUuid']}/jobs", json={"name": "j", "scriptCid": cid}
-        )
-    clock.advance(30)
-
-    async with serving(open_state(path, clock=clock), path) as second:
-        fetched = (await second.get(f"/cloud-functions/{function['functionUuid']}")).json()["data"]
-        files = (await second.get(f"/storage/buckets/{function['bucketUuid']}/files")).json()["data"]
-        credit = (await second.get("/project/credit")).json()["data"]
-
-    assert fetched["name"] == "handed over"
-    assert [(item["jobUuid"], item["jobStatus"]) for item in fetched["jobs"]] == [
-        (job.json()["data"]["jobUuid"], JobStatus.MATCHED)
-    ]
-    assert [(item["name"], item["CIDv1"]) for item in files["items"]] == [("a.js", cid)]
-    assert credit == {"balance": 900}
-
-
-async def test_a_request_that_changes_nothing_writes_nothing_and_one_that_does_writes_once(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    writes: list[Path] = []
-    real_write = persistence.write_atomically
-
-    def counted_write(path: Path, data: bytes) -> None:
-        writes.append(path)
-        real_write(path, data)
-
-    monkeypatch.setattr(persistence, "write_atomically", counted_write)
-    state = EmulatorState(clock=clock)
-
-    async with serving(state, tmp_path / "state.json") as http:
-        created_app = len(writes)
-        await http.get("/cloud-functions")
-        await http.get("/nowhere")
-        await http.get("/cloud-functions", auth=("wrong", "credentials"))
-        reads = len(writes)
-        await http.post("/cloud-functions", json={"name": "f"})
-
-    assert (created_app, reads, len(writes)) == (1, 1, 2)
-
-
-async def test_a_read_that_applies_a_due_transition_is_saved(tmp_path: Path, clock: ManualClock) -> None:
-    path = tmp_path / "state.json"
-    state = EmulatorState(clock=clock)
-    function = state.create_function("f")
-    job = state.create_job(function.function_uuid, "j", file_cids(SCRIPT).v0)
-    async with serving(state, path) as http:
+        cid = await upload_script(second, function["bucketUuid"])
+        job = (
+            await first.post(f"/cloud-functions/{function['functionUuid']}/jobs", json={"name": "j", "scriptCid": cid})
+        ).json()["data"]
         clock.advance(30)
-        await http.get("/cloud-functions")
+        fetched = (await second.get(f"/cloud-functions/{function['functionUuid']}")).json()["data"]
+        files = (await first.get(f"/storage/buckets/{function['bucketUuid']}/files")).json()["data"]
+        await second.post("/_emulator/faults", json={"path": "/project/credit", "status": 502})
+        faulted = await first.get("/project/credit")
+        credit = (await first.get("/project/credit")).json()["data"]
 
-    saved = json.loads(path.read_bytes())
-    assert [(row["job_uuid"], row["job_status"]) for row in saved["jobs"]] == [(job.job_uuid, JobStatus.MATCHED)]
-
-
-async def test_control_routes_and_consumed_faults_are_saved(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    state = EmulatorState(clock=SystemClock())
-    async with serving(state, path) as http:
-        await http.post("/_emulator/clock", json={"advance_seconds": 3600})
-        await http.post("/_emulator/faults", json={"path": "/project/credit", "status": 502, "times": 2})
-        await http.get("/project/credit")
-
-    reloaded = open_state(path)
-    assert isinstance(reloaded.clock, SystemClock)
-    assert reloaded.clock.offset == timedelta(hours=1)
-    assert [(fault.path, fault.status, fault.times) for fault in reloaded.faults] == [("/project/credit", 502, 1)]
+    assert [(item["jobUuid"], item["jobStatus"]) for item in fetched["jobs"]] == [(job["jobUuid"], JobStatus.MATCHED)]
+    assert [(item["name"], item["CIDv1"]) for item in files["items"]] == [("a.js", cid)]
+    assert (faulted.status_code, credit) == (502, {"balance": 900})
 
 
-async def test_concurrent_requests_leave_the_file_with_all_their_changes(tmp_path: Path, clock: ManualClock) -> None:
-    path = tmp_path / "state.json"
-    async with serving(EmulatorState(clock=clock), path) as http:
+async def test_concurrent_requests_in_one_process_keep_all_their_changes(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    async with serving(open_state(path, clock=clock)) as http:
 
         async def create(name: str) -> None:
             assert (await http.post("/cloud-functions", json={"name": name})).status_code == 201
@@ -263,134 +171,335 @@ async def test_concurrent_requests_leave_the_file_with_all_their_changes(tmp_pat
             for index in range(5):
                 group.start_soon(create, f"f{index}")
 
-    assert sorted(function.name for function in open_state(path, clock=clock).functions.values()) == [
-        f"f{index}" for index in range(5)
+    assert sorted(names(open_state(path, clock=clock))) == [f"f{index}" for index in range(5)]
+
+
+def test_two_processes_creating_functions_at_once_on_one_file_lose_none(tmp_path: Path) -> None:
+    path, count = tmp_path / "sandbox.sqlite3", 150
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(WRITER), str(path), prefix, str(count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for prefix in ("a", "b")
     ]
+    for writer in writers:
+        assert writer.stdout is not None and writer.stdout.readline() == "ready\n"
+    for writer in writers:  # both have the file open: let them go together
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+    reports = [json.loads(writer.communicate(timeout=120)[0]) for writer in writers]
+
+    assert [writer.returncode for writer in writers] == [0, 0]
+    assert [report["created"] for report in reports] == [count, count]
+    assert sorted(names(open_state(path))) == sorted(f"{prefix}-{n}" for prefix in "ab" for n in range(count))
 
 
-async def test_a_failed_save_is_logged_the_request_still_answers_and_the_next_request_saves(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "state.json"
-    real_write = persistence.write_atomically
-    failures = [StateFileError(f"cannot write the emulator state file {path}: No space left on device")]
+async def test_the_sandbox_clock_offset_is_shared_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    first, second = open_state(path), open_state(path)
+    assert isinstance(first.clock, SystemClock) and isinstance(second.clock, SystemClock)
 
-    def flaky_write(target: Path, data: bytes) -> None:
-        if failures:
-            raise failures.pop()
-        real_write(target, data)
+    async with serving(first) as http:
+        await http.post("/_emulator/clock", json={"advance_seconds": 3600})
+    restarted = open_state(path).clock
 
-    async with serving(EmulatorState(clock=clock), path) as http:
-        monkeypatch.setattr(persistence, "write_atomically", flaky_write)
-        with caplog.at_level(logging.ERROR, logger="apillon_mcp.emulator.persistence"):
-            created = await http.post("/cloud-functions", json={"name": "kept"})
-        assert [function.name for function in open_state(path, clock=clock).functions.values()] == []
-        await http.get("/cloud-functions")
-
-    assert created.status_code == 201
-    assert "No space left on device" in caplog.text
-    assert [function.name for function in open_state(path, clock=clock).functions.values()] == ["kept"]
+    assert second.clock.offset == timedelta(hours=1)
+    assert isinstance(restarted, SystemClock) and restarted.offset == timedelta(hours=1)
 
 
-def only_the_state_file(path: Path) -> bool:
-    return [entry.name for entry in path.parent.iterdir()] == [path.name]
+def test_a_failed_operation_leaves_nothing_of_what_it_wrote() -> None:
+    database = Database.in_memory()
+    state = EmulatorState(database=database)
+
+    with pytest.raises(RuntimeError), database.transaction():
+        state.create_function("half done")
+        state.set_credit_balance(DEFAULT_PROJECT_UUID, 5)
+        raise RuntimeError("the operation fails after writing")
+
+    assert (names(state), dict(state.buckets), state.credit_balance(DEFAULT_PROJECT_UUID)) == ([], {}, 1000)
 
 
-@pytest.mark.parametrize("crash_at", ["fsync", "replace"])
-async def test_a_crash_before_the_rename_leaves_the_old_file_whole_and_no_temporary_file(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, crash_at: str
-) -> None:
-    path = tmp_path / "state.json"
-    state = EmulatorState(clock=clock)
-    state.create_function("before")
-    persistent_emulator(state, path)
-    before = path.read_bytes()
-    state.create_function("after")
-
-    def crash(*args: object) -> None:
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(os, crash_at, crash)
-    with pytest.raises(StateFileError, match=r"cannot write the emulator state file .*state\.json: Input/output"):
-        persistence.StateFile(state, path).save()
-    monkeypatch.undo()
-
-    assert path.read_bytes() == before
-    assert [function.name for function in open_state(path, clock=clock).functions.values()] == ["before"]
-    assert only_the_state_file(path)
-
-
-async def test_a_serialiser_failing_midway_writes_nothing(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "state.json"
-    state = EmulatorState(clock=clock)
-    persistent_emulator(state, path)
-    before = path.read_bytes()
-    state.create_function("f").variables = [{"key": "K", "value": object()}]  # not JSON: encoding fails midway
-
-    with pytest.raises(TypeError):
-        persistence.StateFile(state, path).save()
-
-    assert path.read_bytes() == before
-    assert only_the_state_file(path)
-
-
-async def test_a_successful_save_leaves_no_temporary_file_and_creates_missing_directories(
+async def test_a_read_that_applies_a_due_transition_stores_it_for_every_process(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    path = tmp_path / "deep" / "er" / "state.json"
-    state = EmulatorState(clock=clock)
-    assert not path.parent.exists()
+    path = tmp_path / "sandbox.sqlite3"
+    state = open_state(path, clock=clock)
+    function = state.create_function("f")
+    job = state.create_job(function.function_uuid, "j", file_cids(SCRIPT).v0)
+    clock.advance(30)
+    async with serving(state) as http:
+        await http.get("/cloud-functions")
 
-    async with serving(state, path) as http:
-        await http.post("/cloud-functions", json={"name": "f"})
-
-    assert only_the_state_file(path)
-    assert json.loads(path.read_bytes())["version"] == VERSION
+    with closing(sqlite3.connect(path)) as raw:
+        stored = raw.execute("SELECT job_uuid, job_status FROM jobs").fetchall()
+    assert stored == [(job.job_uuid, JobStatus.MATCHED)]
 
 
-async def test_without_a_path_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+async def test_the_state_file_and_sqlites_files_beside_it_are_the_owners_only(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "sandbox.sqlite3"
+    state = open_state(path)
+    state.create_function("f")  # writes go through the -wal file, which the -shm file indexes
+
+    modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in path.parent.iterdir()}
+
+    assert modes == {"sandbox.sqlite3": 0o600, "sandbox.sqlite3-wal": 0o600, "sandbox.sqlite3-shm": 0o600}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+async def test_an_existing_state_file_readable_by_others_is_made_the_owners_only(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    open_state(path).close()
+    path.chmod(0o644)
+
+    open_state(path).create_function("f")
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_a_read_only_open_works_on_a_copy_and_never_writes_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    writer = open_state(path)
+    writer.create_function("kept")
+    writer.close()
+    before = path.read_bytes()
+
+    copy = open_state(path, read_only=True)
+    copy.create_function("only in the copy")
+
+    assert names(copy) == ["kept", "only in the copy"]
+    assert names(open_state(path, read_only=True)) == ["kept"]
+    assert path.read_bytes() == before
+    absent = tmp_path / "absent.sqlite3"
+    assert names(open_state(absent, read_only=True)) == []
+    assert not absent.exists()
+
+
+async def test_without_a_path_the_state_lives_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     state = open_state(None)
 
-    async with serving(state, None) as http:
+    async with serving(state) as http:
         await http.post("/cloud-functions", json={"name": "f"})
 
     assert list(tmp_path.iterdir()) == []
+    assert (state.path, EmulatorState().path) == (None, None)
     assert isinstance(state.clock, SystemClock)
 
 
-async def test_a_missing_file_gives_a_fresh_state(tmp_path: Path) -> None:
-    state = open_state(tmp_path / "absent.json")
-
-    assert (dict(state.functions), list(state.api_keys)) == ({}, [DEFAULT_API_KEY])
-    assert not (tmp_path / "absent.json").exists()
-
-
-async def test_reset_ignores_the_file_and_the_first_save_replaces_it(tmp_path: Path, clock: ManualClock) -> None:
-    path = tmp_path / "state.json"
-    old = EmulatorState(clock=clock)
-    old.create_function("old")
-    persistent_emulator(old, path)
-    path.write_text("{ corrupt, but reset does not read it")
+async def test_reset_empties_the_sandbox_for_every_process_on_it(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    running = open_state(path, clock=clock)
+    running.create_function("old")
 
     fresh = open_state(path, reset=True, clock=clock)
-    persistent_emulator(fresh, path)
 
-    assert dict(fresh.functions) == {}
-    assert dict(open_state(path, clock=clock).functions) == {}
+    assert (names(fresh), names(running), list(running.api_keys)) == ([], [], [DEFAULT_API_KEY])
 
 
-def valid_document(clock: ManualClock) -> dict[str, object]:
-    state = EmulatorState(clock=clock)
-    function = state.create_function("f")
-    state.create_job(function.function_uuid, "j", file_cids(SCRIPT).v0)
-    document: dict[str, object] = json.loads(encode(dump_state(state)))
-    return document
+async def test_reset_replaces_a_damaged_file_but_never_another_programs_database(tmp_path: Path) -> None:
+    damaged, foreign = tmp_path / "damaged.sqlite3", tmp_path / "foreign.sqlite3"
+    damaged.write_bytes(b"\x00garbage that is no database")
+    with closing(sqlite3.connect(foreign)) as other:
+        other.execute("CREATE TABLE notes (text TEXT)")
+
+    assert names(open_state(damaged, reset=True)) == []
+    with pytest.raises(StateFileError, match="another program"):
+        open_state(foreign, reset=True)
+    with closing(sqlite3.connect(foreign)) as other:
+        assert other.execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
 
 
-def change(document: dict[str, object], edit: Callable[[dict[str, object]], object]) -> bytes:
+async def test_an_unwritable_location_is_a_state_file_error(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where a directory should be")
+
+    with pytest.raises(StateFileError, match=r"cannot create or write the sandbox state file .*blocker"):
+        open_state(tmp_path / "blocker" / "sandbox.sqlite3")
+
+
+# JSON state files of earlier versions
+
+
+def json_document() -> dict[str, object]:
+    """A version-1 JSON state, as earlier versions wrote it: a function with a matched job, its script, a fault."""
+    job_created, matched = "2025-01-01T00:00:00+00:00", "2025-01-01T00:00:30+00:00"
+    cids = file_cids(SCRIPT)
+    return {
+        "format": "apillon-mcp emulator state",
+        "version": 1,
+        "clock_offset_seconds": 120.0,
+        "next_chain_job_id": 1002,
+        "signing_key": "c2lnbmluZyBrZXkgb2YgdGhlIG9sZCBzYW5kYm94IQ==",
+        "projects": [{"project_uuid": DEFAULT_PROJECT_UUID, "credits": 900}],
+        "api_keys": [
+            {
+                "key": DEFAULT_API_KEY,
+                "secret": DEFAULT_API_SECRET,
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "roles": [[role, service] for role in (50, 51, 52) for service in (2, 5)],
+            }
+        ],
+        "buckets": [
+            {
+                "bucket_uuid": "b0000000-0000-4000-8000-000000000001",
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "name": "old Bucket",
+                "create_time": job_created,
+            }
+        ],
+        "functions": [
+            {
+                "id": 1,
+                "function_uuid": "f0000000-0000-4000-8000-000000000001",
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "bucket_uuid": "b0000000-0000-4000-8000-000000000001",
+                "name": "old",
+                "description": None,
+                "status": 5,
+                "create_time": job_created,
+                "update_time": matched,
+                "active_job_id": 1,
+                "variables": [{"key": "GREETING", "value": "hi"}],
+            }
+        ],
+        "jobs": [
+            {
+                "id": 1,
+                "job_uuid": "j0000000-0000-4000-8000-000000000001",
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "function_uuid": "f0000000-0000-4000-8000-000000000001",
+                "name": "v1",
+                "script_cid": cids.v0,
+                "slots": 1,
+                "job_status": 3,
+                "status": 5,
+                "create_time": job_created,
+                "update_time": matched,
+                "deploy_due": "2025-01-01T00:00:10+00:00",
+                "match_due": matched,
+                "job_id": 1001,
+                "deploy_done": True,
+                "match_done": True,
+            }
+        ],
+        "upload_sessions": [
+            {
+                "session_uuid": "s0000000-0000-4000-8000-000000000001",
+                "bucket_uuid": "b0000000-0000-4000-8000-000000000001",
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "status": 2,
+                "create_time": job_created,
+            }
+        ],
+        "file_uploads": [
+            {
+                "file_uuid": "u0000000-0000-4000-8000-000000000001",
+                "session_uuid": "s0000000-0000-4000-8000-000000000001",
+                "bucket_uuid": "b0000000-0000-4000-8000-000000000001",
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "path": None,
+                "name": "index.js",
+                "content_type": None,
+                "create_time": job_created,
+                "update_time": job_created,
+                "content": base64.b64encode(SCRIPT).decode(),
+            }
+        ],
+        "files": [
+            {
+                "id": 1,
+                "file_uuid": "u0000000-0000-4000-8000-000000000001",
+                "bucket_uuid": "b0000000-0000-4000-8000-000000000001",
+                "project_uuid": DEFAULT_PROJECT_UUID,
+                "session_uuid": "s0000000-0000-4000-8000-000000000001",
+                "path": None,
+                "name": "index.js",
+                "content_type": None,
+                "content": base64.b64encode(SCRIPT).decode(),
+                "cid_v0": cids.v0,
+                "cid_v1": cids.v1,
+                "file_status": 2,
+                "status": 5,
+                "create_time": job_created,
+                "update_time": job_created,
+                "ipfs_due": "2025-01-01T00:00:05+00:00",
+                "pin_due": "2025-01-01T00:00:15+00:00",
+            }
+        ],
+        "faults": [
+            {
+                "kind": "error",
+                "method": "GET",
+                "path": "/project/credit",
+                "status": 503,
+                "body": None,
+                "delay_seconds": 0,
+                "times": 2,
+            }
+        ],
+    }
+
+
+async def test_a_json_state_of_an_earlier_version_is_imported_once_and_left_as_it_was(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    legacy = tmp_path / "sandbox.json"
+    legacy.write_text(json.dumps(json_document()))
+    original = legacy.read_bytes()
+
+    state = open_state(legacy, clock=clock)
+    state.create_function("after the import")
+    state.close()
+    legacy.write_text(json.dumps({**json_document(), "functions": [], "jobs": []}))  # not read again
+    again = open_state(legacy, clock=clock)
+    clock.advance(60)
+
+    assert database_path(legacy) == tmp_path / "sandbox.sqlite3" == again.path
+    assert names(again) == ["old", "after the import"]
+    job = again.jobs["j0000000-0000-4000-8000-000000000001"]
+    assert (job.job_status, job.job_id) == (JobStatus.MATCHED, 1001)
+    assert again.functions["f0000000-0000-4000-8000-000000000001"].variables == [{"key": "GREETING", "value": "hi"}]
+    assert again.files["u0000000-0000-4000-8000-000000000001"].file_status == FileStatus.PINNED_TO_CRUST
+    assert again.file_content_by_cid(file_cids(SCRIPT).v1) == SCRIPT
+    assert (again.credit_balance(DEFAULT_PROJECT_UUID), again.faults[0].times) == (900, 2)
+    assert original == json.dumps(json_document()).encode()
+
+
+async def test_an_imported_sandbox_keeps_its_clock_offset_and_chain_ids(tmp_path: Path) -> None:
+    legacy = tmp_path / "state"  # no suffix: recognised by its content
+    legacy.write_text(json.dumps(json_document()))
+
+    state = open_state(legacy)
+    job = state.create_job("f0000000-0000-4000-8000-000000000001", "v2", file_cids(SCRIPT).v0)
+    state.clock.advance(11)
+
+    assert state.path == tmp_path / "state.sqlite3"
+    assert isinstance(state.clock, SystemClock) and state.clock.offset == timedelta(seconds=131)
+    assert state.jobs[job.job_uuid].job_id == 1002
+
+
+async def test_the_old_default_file_is_imported_into_the_new_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    old = tmp_path / "apillon-mcp" / "emulator-state.json"
+    old.parent.mkdir()
+    old.write_text(json.dumps(json_document()))
+
+    state = open_state(default_state_path(), clock=clock)
+
+    assert state.path == tmp_path / "apillon-mcp" / "sandbox.sqlite3"
+    assert names(state) == ["old"]
+    assert old.is_file()
+
+
+def edited(document: dict[str, object], edit: Callable[[dict[str, object]], object]) -> bytes:
     edit(document)
     return json.dumps(document).encode()
 
@@ -401,76 +510,115 @@ def first_row(document: dict[str, object], table: str) -> dict[str, object]:
     return rows[0]
 
 
-CORRUPTIONS: dict[str, Callable[[dict[str, object]], bytes]] = {
+JSON_DAMAGE: dict[str, Callable[[dict[str, object]], bytes]] = {
     "empty": lambda document: b"",
-    "not JSON": lambda document: b"\x00\x01 not json",
+    "not JSON": lambda document: b"{\x00\x01 not json",
     "torn": lambda document: json.dumps(document).encode()[:200],
     "a list": lambda document: b"[]",
-    "no format": lambda document: change(document, lambda d: d.pop("format")),
-    "no version": lambda document: change(document, lambda d: d.pop("version")),
-    "a newer version": lambda document: change(document, lambda d: d.update(version=VERSION + 1)),
-    "a string version": lambda document: change(document, lambda d: d.update(version="1")),
-    "a missing list": lambda document: change(document, lambda d: d.pop("jobs")),
-    "a wrong type": lambda document: change(document, lambda d: first_row(d, "functions").update(id="1")),
-    "an unknown status": lambda document: change(document, lambda d: first_row(d, "jobs").update(job_status=6)),
-    "a naive time": lambda document: change(
+    "nested too deep": lambda document: b"{" + b'"a":[' * 200_000 + b"]" * 200_000 + b"}",
+    "no format": lambda document: edited(document, lambda d: d.pop("format")),
+    "no version": lambda document: edited(document, lambda d: d.pop("version")),
+    "a newer version": lambda document: edited(document, lambda d: d.update(version=VERSION + 1)),
+    "a string version": lambda document: edited(document, lambda d: d.update(version="1")),
+    "a NaN clock": lambda document: json.dumps(document).replace("120.0", "NaN").encode(),
+    "an infinite clock": lambda document: json.dumps(document).replace("120.0", "1e999").encode(),
+    "a clock past the year 9999": lambda document: edited(document, lambda d: d.update(clock_offset_seconds=3e11)),
+    "a negative clock": lambda document: edited(document, lambda d: d.update(clock_offset_seconds=-1)),
+    "a missing list": lambda document: edited(document, lambda d: d.pop("jobs")),
+    "a wrong type": lambda document: edited(document, lambda d: first_row(d, "functions").update(id="1")),
+    "a huge integer": lambda document: edited(document, lambda d: first_row(d, "functions").update(id=10**30)),
+    "a 5000-digit integer": lambda document: (
+        json.dumps(document).replace('"slots": 1', '"slots": ' + "9" * 5000).encode()
+    ),
+    "an unknown status": lambda document: edited(document, lambda d: first_row(d, "jobs").update(job_status=6)),
+    "a naive time": lambda document: edited(
         document, lambda d: first_row(d, "jobs").update(create_time="2025-01-01T00:00:00")
     ),
-    "bad base64": lambda document: change(document, lambda d: d.update(signing_key="***")),
-    "a dangling job": lambda document: change(document, lambda d: d.update(functions=[])),
+    "a time out of range": lambda document: edited(
+        document, lambda d: first_row(d, "jobs").update(match_due="9999-12-31T23:59:59+00:00")
+    ),
+    "bad base64": lambda document: edited(document, lambda d: d.update(signing_key="***")),
+    "variables that are not a list": lambda document: edited(
+        document, lambda d: first_row(d, "functions").update(variables={"key": "A"})
+    ),
+    "a dangling job": lambda document: edited(document, lambda d: d.update(functions=[])),
+    "a duplicate key": lambda document: edited(document, lambda d: d.update(projects=d["projects"] * 2)),  # type: ignore[operator]
 }
 
 
-@pytest.mark.parametrize("corruption", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
-async def test_a_corrupt_state_file_is_refused_with_one_line_naming_the_file_and_the_fix(
-    tmp_path: Path, clock: ManualClock, corruption: Callable[[dict[str, object]], bytes]
+@pytest.mark.parametrize("damage", JSON_DAMAGE.values(), ids=JSON_DAMAGE.keys())
+async def test_a_damaged_or_hostile_json_state_is_refused_with_one_line_and_nothing_imported(
+    tmp_path: Path, clock: ManualClock, damage: Callable[[dict[str, object]], bytes]
 ) -> None:
-    path = tmp_path / "state.json"
-    path.write_bytes(corruption(valid_document(clock)))
+    legacy = tmp_path / "state.json"
+    legacy.write_bytes(damage(json_document()))
 
     with pytest.raises(StateFileError) as raised:
-        open_state(path, clock=clock)
+        open_state(legacy, clock=clock)
 
     message = str(raised.value)
-    assert str(path) in message
-    assert "--reset" in message and "Delete it" in message
-    assert "\n" not in message
+    assert str(legacy) in message and "cannot be imported" in message
+    assert "--emulator-reset" in message and "\n" not in message
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["state.json"]  # no half-made sandbox beside it
+    assert names(open_state(legacy, reset=True, clock=clock)) == []  # reset does not import, nor stop at the file
 
 
-async def test_the_version_errors_say_what_is_wrong(tmp_path: Path, clock: ManualClock) -> None:
-    path = tmp_path / "state.json"
-    newer = change(valid_document(clock), lambda d: d.update(version=VERSION + 1))
-    path.write_bytes(newer)
-
-    with pytest.raises(StateFileError, match="from a newer apillon-mcp"):
-        open_state(path)
-    path.write_bytes(change(valid_document(clock), lambda d: d.pop("version")))
-    with pytest.raises(StateFileError, match="no format version"):
-        open_state(path)
+def our_database(path: Path) -> Path:
+    state = open_state(path)
+    state.create_function("f")
+    state.close()  # the last connection folds the -wal file into the database
+    return path
 
 
-async def test_an_unreadable_state_file_is_a_state_file_error(tmp_path: Path) -> None:
-    (tmp_path / "state.json").mkdir()
+def run_sql(path: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(path)) as raw:
+        for statement in statements:
+            raw.execute(statement)
+        raw.commit()
 
-    with pytest.raises(StateFileError, match=r"cannot read the emulator state file .*state\.json"):
-        open_state(tmp_path / "state.json")
+
+def overwrite_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[4096:8192] = b"\xff" * 4096
+    path.write_bytes(bytes(data))
 
 
-async def test_an_unwritable_location_fails_the_first_save(tmp_path: Path, clock: ManualClock) -> None:
-    (tmp_path / "blocker").write_text("a file where a directory should be")
+SQLITE_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "another program's database": (lambda path: run_sql(path, "CREATE TABLE notes (text TEXT)"), "another program"),
+    "a newer schema": (lambda path: run_sql(our_database(path), "PRAGMA user_version = 2"), "newer apillon-mcp"),
+    "a table of its own": (lambda path: run_sql(our_database(path), "CREATE TABLE extra (x)"), "tables are not"),
+    "a clock past the year 9999": (
+        lambda path: run_sql(our_database(path), f"UPDATE meta SET clock_offset_us = {2**62}"),
+        "clock runs past",
+    ),
+    "overwritten pages": (lambda path: overwrite_middle(our_database(path)), "damaged"),
+    "a torn header": (lambda path: path.write_bytes(our_database(path).read_bytes()[:50]), "damaged"),
+    "neither SQLite nor JSON": (lambda path: path.write_bytes(b"\x89PNG\r\n"), "neither"),
+}
 
-    with pytest.raises(StateFileError, match=r"cannot write the emulator state file .*blocker"):
-        persistent_emulator(EmulatorState(clock=clock), tmp_path / "blocker" / "state.json")
+
+@pytest.mark.parametrize(("damage", "reason"), SQLITE_DAMAGE.values(), ids=SQLITE_DAMAGE.keys())
+@pytest.mark.parametrize("read_only", [False, True], ids=["open", "read-only"])
+async def test_a_state_file_that_is_not_this_versions_sandbox_is_refused_with_one_line(
+    tmp_path: Path, damage: Callable[[Path], None], reason: str, read_only: bool
+) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    damage(path)
+
+    with pytest.raises(StateFileError, match=reason) as raised:
+        open_state(path, read_only=read_only)
+
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("platform", "environment", "expected"),
     [
-        ("linux", {"XDG_DATA_HOME": "/xdg/data"}, "/xdg/data/apillon-mcp/emulator-state.json"),
-        ("linux", {}, "/h/.local/share/apillon-mcp/emulator-state.json"),
-        ("linux", {"XDG_DATA_HOME": "relative/ignored"}, "/h/.local/share/apillon-mcp/emulator-state.json"),
-        ("darwin", {"XDG_DATA_HOME": "/xdg/data"}, "/h/Library/Application Support/apillon-mcp/emulator-state.json"),
-        ("win32", {"LOCALAPPDATA": "/local/app/data"}, "/local/app/data/apillon-mcp/emulator-state.json"),
+        ("linux", {"XDG_DATA_HOME": "/xdg/data"}, "/xdg/data/apillon-mcp/sandbox.sqlite3"),
+        ("linux", {}, "/h/.local/share/apillon-mcp/sandbox.sqlite3"),
+        ("linux", {"XDG_DATA_HOME": "relative/ignored"}, "/h/.local/share/apillon-mcp/sandbox.sqlite3"),
+        ("darwin", {"XDG_DATA_HOME": "/xdg/data"}, "/h/Library/Application Support/apillon-mcp/sandbox.sqlite3"),
+        ("win32", {"LOCALAPPDATA": "/local/app/data"}, "/local/app/data/apillon-mcp/sandbox.sqlite3"),
     ],
     ids=["xdg", "linux-default", "relative-xdg", "macos", "windows"],
 )
@@ -487,3 +635,11 @@ def test_the_default_state_path_is_the_platforms_per_user_data_directory(
         monkeypatch.setenv(name, value)
 
     assert default_state_path() == Path(expected)
+
+
+@pytest.mark.parametrize(
+    ("given", "database"),
+    [("sandbox.sqlite3", "sandbox.sqlite3"), ("sandbox.json", "sandbox.sqlite3"), ("SANDBOX.JSON", "SANDBOX.sqlite3")],
+)
+def test_a_json_path_names_the_database_beside_it(given: str, database: str) -> None:
+    assert database_path(Path("/data") / given) == Path("/data") / database

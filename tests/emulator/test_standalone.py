@@ -137,7 +137,7 @@ async def test_serve_prints_the_banner_answers_on_the_url_it_printed_and_exits_c
         "serve('127.0.0.1', 0, Path(sys.argv[1]), False, sys.stdout)"
     )
     environment = {**os.environ, "PYTHONPATH": str(Path(apillon_mcp.__file__).parents[1])}
-    command = [sys.executable, "-c", code, str(tmp_path / "state.json")]
+    command = [sys.executable, "-c", code, str(tmp_path / "sandbox.sqlite3")]
     with anyio.fail_after(60):
         async with await anyio.open_process(command, env=environment) as process:
             assert process.stdout is not None and process.stderr is not None
@@ -151,7 +151,7 @@ async def test_serve_prints_the_banner_answers_on_the_url_it_printed_and_exits_c
 
     assert first_line.startswith("Apillon emulator (offline sandbox) at http://127.0.0.1:")
     assert response.status_code == 200
-    assert (tmp_path / "state.json").exists()
+    assert (tmp_path / "sandbox.sqlite3").exists()
     assert exit_code == 0
     assert "Finished server process" in stderr and "Traceback" not in stderr
 
@@ -196,10 +196,10 @@ async def test_a_port_in_use_is_a_serve_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_a_corrupt_state_file_stops_the_standalone_emulator_before_it_listens(tmp_path: Path) -> None:
+async def test_a_corrupt_state_file_stops_the_standalone_emulator_before_it_serves(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("{")
 
-    with pytest.raises(StateFileError, match=r"state\.json cannot be loaded"):
+    with pytest.raises(StateFileError, match=r"state\.json cannot be imported"):
         prepare("127.0.0.1", 0, tmp_path / "state.json", False)
 
 

@@ -47,14 +47,17 @@ def credentials_for(target: str, standalone: Standalone) -> dict[str, str]:
 
 
 def observable(standalone: Standalone, path: Path) -> tuple[object, ...]:
+    """What a request could change: the state, and the sandbox's files (`path` names the database beside it; the
+    -shm file is SQLite's index of the -wal file, which every reader touches)."""
     state = standalone.state
+    assert state.path is not None and state.path.parent == path.parent
     return (
         sorted(state.api_keys),
         sorted(state.functions),
         len(state.faults),
         state.credit_balance(DEFAULT_PROJECT_UUID),
         state.requests[:],
-        path.read_bytes(),
+        [file.read_bytes() for file in sorted(path.parent.iterdir()) if not file.name.endswith("-shm")],
     )
 
 

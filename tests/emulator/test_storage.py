@@ -490,7 +490,7 @@ async def test_a_seeded_file_is_a_finished_upload_that_moves_on_the_clock(
     assert stored.file_status == FileStatus.UPLOADED_TO_S3
     assert (stored.path, stored.content_type, stored.bucket_uuid) == ("src/", "application/javascript", bucket)
     assert (stored.cid_v0, stored.cid_v1) == (file_cids(SCRIPT).v0, file_cids(SCRIPT).v1)
-    assert state.files[stored.file_uuid] is stored
+    assert state.files[stored.file_uuid] == stored
     clock.advance(15)
     assert state.files[stored.file_uuid].file_status == FileStatus.PINNED_TO_CRUST
 
