@@ -37,6 +37,7 @@ FUNCTION_COLUMNS = {
     "updateuser": "NULL",
     "encrypted_variables": "NULL",
 }
+# The job table has lost its `description` and `startTime` columns (apillon-api.md, Corrections 10).
 JOB_COLUMNS = {
     "id": "id",
     "job_uuid": "job_uuid",
@@ -44,16 +45,13 @@ JOB_COLUMNS = {
     "function_uuid": "function_uuid",
     "status": "status",
     "name": "name_folded",
-    "description": "NULL",
     "scriptcid": "script_cid COLLATE NOCASE",
     "slots": "slots",
     "jobstatus": "job_status",
     "jobid": "job_id",
     "account": "NULL",
     "publickey": "NULL",
-    # startTime and endTime sit a fixed offset after createTime, so they sort the same way.
-    "starttime": "create_time",
-    "endtime": "create_time",
+    "endtime": "create_time",  # a fixed three months after createTime, so it sorts the same way
     "transactionhash": "NULL",
     "deployeraddress": "NULL",
     "createtime": "create_time",

@@ -366,6 +366,19 @@ async def test_the_embedded_jobs_can_be_ordered_by_job_columns(
     assert [job["name"] for job in by_name] == ["c", "b", "a"]
 
 
+@pytest.mark.parametrize("column", ["description", "startTime", "STARTTIME", "jobUuid"])
+async def test_jobs_ordered_by_a_dropped_or_unknown_column_are_a_500(
+    state: EmulatorState, client: httpx2.AsyncClient, column: str
+) -> None:
+    function = state.create_function("f")
+    state.create_job(function.function_uuid, "a", SCRIPT)
+
+    response = await client.get(f"/cloud-functions/{function.function_uuid}?orderBy={column}")
+
+    assert response.status_code == 500
+    assert (response.json()["code"], response.json()["message"]) == (500001, "Error calling internal service!")
+
+
 async def test_column_names_in_order_by_are_case_insensitive(state: EmulatorState, client: httpx2.AsyncClient) -> None:
     for name, description in [("b", "Y"), ("a", "z"), ("c", "x")]:
         state.create_function(name, description)
