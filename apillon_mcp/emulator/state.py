@@ -264,22 +264,25 @@ class EmulatorState:
     def set_environment(
         self, function_uuid: str, variables: Sequence[Mapping[str, object]], *, project_uuid: str
     ) -> CloudFunction:
-        """Replace the function's variables, then check its active job (the save stands even if that fails)."""
+        """Replace the function's variables, then check its active job (the save stands even if that fails).
+
+        The answer is the function as the service holds it: the new variables, and the `update_time` it was read
+        with (the service does not read the row back after writing it).
+        """
         stored = [dict(entry) for entry in variables]
         plaintext = json.dumps(stored, separators=(",", ":"), ensure_ascii=False).encode()
         with self._transaction() as db:
             function = self.get_function(function_uuid, project_uuid=project_uuid, modify=True)
             if len(plaintext) > MAX_VARIABLES_BYTES:
                 raise EmulatedError.unhandled(500)
-            now = self.clock.now()
             db.execute(
                 "UPDATE functions SET variables = ?, update_time = ? WHERE function_uuid = ?",
-                (plaintext.decode(), micros(now), function_uuid),
+                (plaintext.decode(), micros(self.clock.now()), function_uuid),
             )
             problem = _active_job_problem(db, function)
         if problem is not None:
             raise problem
-        return dataclasses.replace(function, variables=stored, update_time=now)
+        return dataclasses.replace(function, variables=stored)
 
     def delete_job(self, job_uuid: str, *, project_uuid: str) -> Job:
         """Mark the job deleted in any state; the function's `active_job_id` is left pointing at it."""

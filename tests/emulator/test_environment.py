@@ -20,7 +20,7 @@ def environment(function_uuid: str) -> str:
     return f"/cloud-functions/{function_uuid}/environment"
 
 
-async def test_setting_variables_answers_201_with_the_function_and_never_the_variables(
+async def test_setting_variables_answers_201_with_the_function_as_read_before_the_write_and_never_the_variables(
     state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
@@ -35,10 +35,11 @@ async def test_setting_variables_answers_201_with_the_function_and_never_the_var
     assert data["functionUuid"] == function.function_uuid
     assert data["jobs"] is None
     assert data["gatewayUrl"] == f"http://emulator/gateway/{function.function_uuid}"
-    assert data["updateTime"] == "2025-01-01T00:01:00.000Z"
+    assert data["updateTime"] == "2025-01-01T00:00:00.000Z"  # the service answers with the model it had loaded
     assert "12345" not in response.text
     assert "variables" not in data
-    assert state.functions[function.function_uuid].variables == VARIABLES
+    stored = state.functions[function.function_uuid]
+    assert (stored.variables, stored.update_time) == (VARIABLES, clock.now())
 
 
 async def test_variables_may_be_sent_as_a_json_string(state: EmulatorState, client: httpx2.AsyncClient) -> None:
