@@ -49,9 +49,6 @@ JOB_PRICE = 100
 FIRST_CHAIN_JOB_ID = 1001
 MAX_VARIABLES_BYTES = 4096  # AWS KMS Encrypt's plaintext limit
 GATEWAY_CACHE_SECONDS = 300
-_CREDIT_TOO_LOW = json.dumps(
-    {"status": 402, "code": 40210000, "errorMessage": "CREDIT_BALANCE_TOO_LOW"}, separators=(",", ":")
-)
 # The backend asks an internal lambda to convert a script CID; when it refuses, axios' own message surfaces.
 _CID_REJECTED = "Request failed with status code 400"
 
@@ -226,7 +223,11 @@ class EmulatorState:
         *,
         project_uuid: str = DEFAULT_PROJECT_UUID,
     ) -> Job:
-        """A DEPLOYING job for the function, paid with `JOB_PRICE` credits; `script_cid` is stored as CIDv0."""
+        """A DEPLOYING job for the function, paid with `JOB_PRICE` credits; `script_cid` is stored as CIDv0.
+
+        Too few credits is the real service's unhandled error (its credit exception fails to serialise): 500,
+        500001, nothing created or charged.
+        """
         with self._transaction() as db:
             function = self.get_function(function_uuid, project_uuid=project_uuid)
             try:
@@ -240,7 +241,7 @@ class EmulatorState:
                 (JOB_PRICE, function.project_uuid, JOB_PRICE),
             ).fetchone()
             if charged is None:
-                raise EmulatedError.service(500, 50018013, f"Error creating acurast job: {_CREDIT_TOO_LOW}")
+                raise EmulatedError.unhandled(500)
             now = self.clock.now()
             deploy_due, match_due = self.delays.schedule(now)
             job = Job(

@@ -207,15 +207,15 @@ async def test_unhandled_backend_errors_are_server_errors(apillon: ApillonClient
     assert (raised.value.status, raised.value.code) == (500, 500001)
 
 
-async def test_too_few_credits_is_the_deploy_job_error(apillon: ApillonClient, emulator: EmulatorState) -> None:
+async def test_too_few_credits_is_the_services_unhandled_error(apillon: ApillonClient, emulator: EmulatorState) -> None:
     function = await apillon.create_cloud_function("fn")
     emulator.set_credit_balance(function.project_uuid or "", 0)
 
     with pytest.raises(ApillonServerError) as raised:
         await apillon.create_job(function.function_uuid, name="v1", script_cid=CID)
 
-    assert raised.value.code == 50018013
-    assert raised.value.message.startswith("Error creating acurast job:")
+    assert (raised.value.status, raised.value.code) == (500, 500001)
+    assert raised.value.message == "Error calling internal service!"
 
 
 async def test_an_html_error_page_does_not_crash_the_parser(apillon: ApillonClient, emulator: EmulatorState) -> None:

@@ -183,7 +183,7 @@ async def test_an_archived_function_still_accepts_jobs(state: EmulatorState, cli
     assert response.status_code == 201
 
 
-async def test_without_100_credits_a_job_is_a_500_deploy_error_and_nothing_is_created_or_charged(
+async def test_without_100_credits_a_job_is_the_services_unhandled_500_and_nothing_is_created_or_charged(
     state: EmulatorState, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
@@ -196,8 +196,7 @@ async def test_without_100_credits_a_job_is_a_500_deploy_error_and_nothing_is_cr
     assert first.status_code == 201
     assert second.status_code == 500
     assert set(body) == SHAPE_C
-    assert body["code"] == 50018013
-    assert body["message"].startswith("Error creating acurast job: {")
+    assert (body["code"], body["message"]) == (500001, "Error calling internal service!")
     assert len(state.jobs) == 1
     assert state.credit_balance(DEFAULT_PROJECT_UUID) == 50
 
