@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _emulator(args)
         if args.command == "doctor":
             return _doctor(args)
+        if args.command == "sandbox":
+            return _top_up(args)
         return _serve(args)
     except UsageError as error:
         print(f"apillon-mcp: {error}", file=sys.stderr)
@@ -92,6 +94,16 @@ def _parser() -> argparse.ArgumentParser:
         "doctor",
         parents=[backend, selection],
         help="check the configuration, the API key and its permissions, changing nothing",
+    )
+    sandbox = commands.add_parser("sandbox", help="change the offline sandbox, even while servers run on it")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND", required=True)
+    top_up = sandbox_commands.add_parser("top-up", help="add credits to the sandbox's project")
+    top_up.add_argument("amount", type=int, metavar="AMOUNT", help="how many credits to add (a job costs 100)")
+    _option(
+        top_up,
+        "--emulator-state",
+        "the sandbox's state file (default: the one `apillon-mcp --emulator` uses)",
+        metavar="PATH",
     )
     emulator = commands.add_parser("emulator", help="serve the emulated Apillon API over HTTP")
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -250,6 +262,29 @@ def _doctor(args: argparse.Namespace) -> int:
     checks.append(node_check(sandbox=settings.emulator))
     print(f"apillon-mcp doctor ({len(tools)} tools enabled)\n{render(checks)}")
     return 0 if passed(checks) else 1
+
+
+def _top_up(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from apillon_mcp.emulator import DEFAULT_PROJECT_UUID
+    from apillon_mcp.emulator.persistence import StateFileError, open_state
+
+    path = _state_path(_settings(args))
+    if path is None:
+        raise UsageError("a sandbox in memory lives only inside the server running it: give the state file it uses")
+    try:
+        state = open_state(path)
+        try:
+            balance = state.add_credits(DEFAULT_PROJECT_UUID, args.amount)
+        finally:
+            state.close()
+    except (StateFileError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    except sqlite3.Error as error:
+        raise UsageError(f"cannot change the sandbox in {state.path}: {error}") from None
+    print(f"Added {args.amount} credits to the sandbox in {state.path}: the balance is {balance} credits.")
+    return 0
 
 
 def _emulator(args: argparse.Namespace) -> int:

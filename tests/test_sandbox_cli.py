@@ -1,4 +1,4 @@
-"""The sandbox from the command line: state files that stop every command with one line."""
+"""The sandbox from the command line: `sandbox top-up`, and state files that stop every command with one line."""
 
 import json
 import sqlite3
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from apillon_mcp.__main__ import main
-from apillon_mcp.emulator import open_state
+from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, open_state
 
 STATE_FORMAT = "apillon-mcp emulator state"
 
@@ -29,6 +29,54 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("apillon-mcp: ") and "Traceback" not in captured.err + captured.out
     return lines[0]
+
+
+def test_top_up_adds_credits_that_a_server_running_on_the_file_sees_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    running = open_state(path)
+
+    code = main(["sandbox", "top-up", "500", "--emulator-state", str(path)])
+
+    assert code == 0
+    assert capsys.readouterr().out == f"Added 500 credits to the sandbox in {path}: the balance is 1500 credits.\n"
+    assert running.credit_balance(DEFAULT_PROJECT_UUID) == 1500
+
+
+def test_top_up_uses_the_file_apillon_mcp_emulator_uses_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["sandbox", "top-up", "20"]) == 0
+    monkeypatch.setenv("APILLON_EMULATOR_STATE", str(tmp_path / "elsewhere.sqlite3"))
+    assert main(["sandbox", "top-up", "30"]) == 0
+
+    assert (
+        open_state(tmp_path / "data" / "apillon-mcp" / "sandbox.sqlite3").credit_balance(DEFAULT_PROJECT_UUID) == 1020
+    )
+    assert open_state(tmp_path / "elsewhere.sqlite3").credit_balance(DEFAULT_PROJECT_UUID) == 1030
+    assert "the balance is 1030 credits" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (["0"], "whole number above 0"),
+        (["-5"], "whole number above 0"),
+        (["999999001"], "would pass 1000000000 credits"),
+        (["5", "--emulator-state", ":memory:"], "in memory"),
+    ],
+)
+def test_a_top_up_that_cannot_be_done_exits_2_with_one_line_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], reason: str
+) -> None:
+    path = tmp_path / "data" / "apillon-mcp" / "sandbox.sqlite3"
+
+    code = main(["sandbox", "top-up", *arguments])
+
+    assert code == 2
+    assert reason in one_line_error(capsys)
+    assert not path.exists() or open_state(path).credit_balance(DEFAULT_PROJECT_UUID) == 1000
 
 
 def json_state(**fields: object) -> bytes:
@@ -71,6 +119,7 @@ COMMANDS = {
     "stdio server": ["--emulator", "--emulator-state", "{path}"],
     "standalone emulator": ["emulator", "--port", "0", "--state", "{path}"],
     "doctor": ["doctor", "--emulator", "--emulator-state", "{path}"],
+    "top-up": ["sandbox", "top-up", "5", "--emulator-state", "{path}"],
 }
 
 
@@ -94,7 +143,7 @@ def test_a_hostile_or_damaged_state_file_exits_2_with_one_line_naming_it(
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("command", [COMMANDS["stdio server"], COMMANDS["standalone emulator"]])
+@pytest.mark.parametrize("command", [COMMANDS["stdio server"], COMMANDS["standalone emulator"], COMMANDS["top-up"]])
 def test_an_unwritable_state_path_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:

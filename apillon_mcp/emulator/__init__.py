@@ -19,6 +19,7 @@ from apillon_mcp.emulator.state import (
     DEFAULT_API_SECRET,
     DEFAULT_PROJECT_UUID,
     JOB_PRICE,
+    MAX_CREDITS,
     EmulatorState,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_API_SECRET",
     "DEFAULT_PROJECT_UUID",
     "JOB_PRICE",
+    "MAX_CREDITS",
     "Clock",
     "CloudFunction",
     "ConnectionDropped",

@@ -20,13 +20,12 @@ from apillon_mcp.emulator.coercion import is_finite_number, is_int
 from apillon_mcp.emulator.faults import parse_fault
 from apillon_mcp.emulator.records import Role, Service
 from apillon_mcp.emulator.request_bodies import BodyTooLarge, parse_json, read_limited
-from apillon_mcp.emulator.state import DEFAULT_PROJECT_UUID, EmulatorState
+from apillon_mcp.emulator.state import DEFAULT_PROJECT_UUID, MAX_CREDITS, EmulatorState
 from apillon_mcp.emulator.wire import iso
 
 CONTROL_BODY_LIMIT = 1024 * 1024
 LATEST_CLOCK = LATEST
 """The clock goes no further (the clock itself refuses to)."""
-MAX_CREDITS = 1_000_000_000
 
 Json = dict[str, object]
 Handler = Callable[[object], Json]
@@ -71,9 +70,8 @@ class ControlRoutes:
         project); answers the project's new balance."""
         project, add, balance = _parse_credits(body)
         if balance is None:
-            balance = self._state.credit_balance(project) + add
-            if balance > MAX_CREDITS:
-                raise ValueError(f"the balance would pass {MAX_CREDITS} credits")
+            # One transaction: a top-up through another process on the same sandbox file is not lost.
+            return {"project_uuid": project, "balance": self._state.add_credits(project, add)}
         self._state.set_credit_balance(project, balance)
         return {"project_uuid": project, "balance": self._state.credit_balance(project)}
 

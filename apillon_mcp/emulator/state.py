@@ -46,6 +46,7 @@ DEFAULT_API_SECRET = "Emu1@tor#Key"
 DEFAULT_PROJECT_UUID = "5b2e8f14-3c7a-4d9e-8a61-f0b7c2d94e85"
 DEFAULT_ROLES = frozenset((role, service) for role in Role for service in (Service.COMPUTING, Service.STORAGE))
 JOB_PRICE = 100
+MAX_CREDITS = 1_000_000_000  # far more than any sandbox spends, far below what JavaScript numbers hold exactly
 FIRST_CHAIN_JOB_ID = 1001
 MAX_VARIABLES_BYTES = 4096  # AWS KMS Encrypt's plaintext limit
 GATEWAY_CACHE_SECONDS = 300
@@ -156,6 +157,18 @@ class EmulatorState:
     def credit_balance(self, project_uuid: str) -> int:
         with self._transaction() as db:
             return self._credits(db, project_uuid)
+
+    def add_credits(self, project_uuid: str, amount: int) -> int:
+        """Top the project up by `amount` credits; the new balance. ValueError for an amount that is not a whole
+        number above 0, or that would take the balance past `MAX_CREDITS`."""
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+            raise ValueError(f"the amount of credits to add must be a whole number above 0, got {amount!r}")
+        with self._transaction() as db:
+            balance = self._credits(db, project_uuid)
+            if amount > MAX_CREDITS - balance:
+                raise ValueError(f"the balance would pass {MAX_CREDITS} credits (it is {balance})")
+            db.execute("UPDATE projects SET credits = ? WHERE project_uuid = ?", (balance + amount, project_uuid))
+            return balance + amount
 
     def authenticate(self, key: str, secret: str) -> ApiKey:
         with self._transaction() as db:

@@ -211,13 +211,34 @@ async def test_the_sandbox_clock_offset_is_shared_through_the_file(tmp_path: Pat
     assert isinstance(restarted, SystemClock) and restarted.offset == timedelta(hours=1)
 
 
+async def test_a_top_up_by_another_process_is_seen_by_a_running_server_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    running = open_state(path)
+
+    assert open_state(path).add_credits(DEFAULT_PROJECT_UUID, 250) == 1250
+    async with serving(running) as http:
+        credit = (await http.get("/project/credit")).json()["data"]
+
+    assert credit == {"balance": 1250}
+
+
+@pytest.mark.parametrize("amount", [0, -5, True, 2.5, 999_999_001])
+async def test_a_top_up_that_is_not_a_positive_whole_number_within_bounds_is_refused(amount: object) -> None:
+    state = EmulatorState()
+
+    with pytest.raises(ValueError, match=r"whole number above 0|would pass"):
+        state.add_credits(DEFAULT_PROJECT_UUID, amount)  # type: ignore[arg-type]
+
+    assert state.credit_balance(DEFAULT_PROJECT_UUID) == 1000
+
+
 def test_a_failed_operation_leaves_nothing_of_what_it_wrote() -> None:
     database = Database.in_memory()
     state = EmulatorState(database=database)
 
     with pytest.raises(RuntimeError), database.transaction():
         state.create_function("half done")
-        state.set_credit_balance(DEFAULT_PROJECT_UUID, 5)
+        state.add_credits(DEFAULT_PROJECT_UUID, 5)
         raise RuntimeError("the operation fails after writing")
 
     assert (names(state), dict(state.buckets), state.credit_balance(DEFAULT_PROJECT_UUID)) == ([], {}, 1000)
