@@ -3,6 +3,10 @@
 Columns carry the records' field names. Times are microseconds since 1970 (UTC), statuses and roles their
 integers, booleans 0/1, JSON values their text. `name_folded` is the lower-cased name that search and ordering use
 (the backend's collation is case-insensitive). Tables are STRICT, so a value of the wrong type cannot be stored.
+
+A page of a project's functions reads `functions_by_project` in creation order and stops after the page; their
+count reads `functions_by_project_status` alone. With only the second index SQLite would sort every function of
+the project for each page.
 """
 
 APPLICATION_ID = 0x41504D43  # "APMC": marks the file as an apillon-mcp sandbox (PRAGMA application_id)
@@ -51,6 +55,7 @@ CREATE TABLE functions (
     variables TEXT
 ) STRICT;
 CREATE INDEX functions_by_project ON functions (project_uuid);
+CREATE INDEX functions_by_project_status ON functions (project_uuid, status);
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,
     job_uuid TEXT NOT NULL UNIQUE,
