@@ -20,6 +20,10 @@ class Profile:
     http_sessions: int
     http_calls: int
     """Calls made by each HTTP session."""
+    state_sizes: tuple[int, int]
+    """Functions in the small and the large sandbox file whose cost per change is compared."""
+    state_changes: int
+    """Timed changes of each kind on each sandbox file."""
     timeout_seconds: float
     """Longest any one benchmark may run before it is stopped and reported as failed."""
 
@@ -34,6 +38,8 @@ FULL = Profile(
     scale_calls=20,
     http_sessions=20,
     http_calls=25,
+    state_sizes=(100, 100_000),
+    state_changes=200,
     timeout_seconds=600,
 )
 QUICK = Profile(
@@ -46,5 +52,7 @@ QUICK = Profile(
     scale_calls=3,
     http_sessions=3,
     http_calls=3,
+    state_sizes=(100, 5_000),
+    state_changes=30,
     timeout_seconds=120,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from benchmarks import call_overhead, cold_start, context_cost, http_load, result_size, scale, scenarios
+from benchmarks import call_overhead, cold_start, context_cost, http_load, result_size, sandbox_state, scale, scenarios
 from benchmarks.profiles import Profile
 from benchmarks.report import Outcome
 
@@ -26,4 +26,9 @@ BENCHMARKS = (
     Benchmark("scale", "5. Scale: 10,000 functions, 1,000 jobs (quick: 500 / 100)", scale.run),
     Benchmark("http", "6. Streamable HTTP, concurrent sessions", http_load.run),
     Benchmark("scenarios", "7. Agent scenarios through the MCP client", scenarios.run),
+    Benchmark(
+        "sandbox_state",
+        "8. Sandbox state: a change at 100 and 100,000 functions (quick: 5,000); worst searches",
+        sandbox_state.run,
+    ),
 )

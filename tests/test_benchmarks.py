@@ -27,6 +27,7 @@ FIGURES = {
     "scale": {"functions", "jobs", "calls", "state_traced_bytes", "call_round_peak_traced_bytes"},
     "http": {"calls_attempted", "calls_succeeded", "errors", "throughput_calls_per_second", "latency"},
     "scenarios": {"scenarios"},
+    "sandbox_state": {"small", "large", "search_ms"},
 }
 CASE_FIGURES = {"raw_bytes", "summary_bytes", "summary_percent_of_raw", "structured_bytes", "missing"}
 
