@@ -76,8 +76,8 @@ CREATE TABLE jobs (
     match_done INTEGER NOT NULL CHECK (match_done IN (0, 1))
 ) STRICT;
 CREATE INDEX jobs_by_function ON jobs (function_uuid);
-CREATE INDEX jobs_deploy_pending ON jobs (deploy_due) WHERE deploy_done = 0;
-CREATE INDEX jobs_match_pending ON jobs (match_due) WHERE match_done = 0;
+CREATE INDEX jobs_deploy_pending ON jobs (deploy_due) WHERE deploy_done = 0 AND status != 9;
+CREATE INDEX jobs_match_pending ON jobs (match_due) WHERE match_done = 0 AND status != 9;
 CREATE TABLE upload_sessions (
     session_uuid TEXT PRIMARY KEY,
     bucket_uuid TEXT NOT NULL REFERENCES buckets,
