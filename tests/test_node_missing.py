@@ -52,7 +52,7 @@ def test_the_demo_exits_non_zero_and_says_why(no_node: Path, capsys: pytest.Capt
 
     assert "Demo finished" not in out.getvalue()
     failure = capsys.readouterr().err
-    assert "demo failed: invoke_cloud_function failed" in failure
+    assert "demo failed: test_cloud_function_script failed" in failure
     assert "Node.js was not found on PATH" in failure
 
 
