@@ -129,12 +129,18 @@ class Where:
         self.parameters.extend(parameters)
         return self
 
-    def search(self, folded_column: str, search: str | None) -> "Where":
-        """`folded_column` LIKE the search, when there is one."""
+    def search(self, folded_column: str, search: str | None, *, or_equal: tuple[str, ...] = ()) -> "Where":
+        """`folded_column` LIKE the search (or one of the `or_equal` columns equal to it), when there is one."""
         if search is None:
             return self
         pattern = like_pattern(search)
-        return self.add("0") if pattern is None else self.add(f"{folded_column} LIKE ? ESCAPE '\\'", pattern)
+        alternatives = [f"{column} = ?" for column in or_equal]
+        if pattern is not None:
+            alternatives.insert(0, f"{folded_column} LIKE ? ESCAPE '\\'")
+        if not alternatives:
+            return self.add("0")
+        values = ([pattern] if pattern is not None else []) + [search] * len(or_equal)
+        return self.add(f"({' OR '.join(alternatives)})", *values)
 
     def record_status(self, wanted: int | None) -> "Where":
         """The record status asked for; by default any but archived and deleted."""
@@ -175,10 +181,13 @@ def _merge_any_runs(pattern: str) -> str:
     return "".join(merged)
 
 
-def order_and_page(query: ListQuery, columns: Mapping[str, str]) -> tuple[str, list[object]]:
+def order_and_page(
+    query: ListQuery, columns: Mapping[str, str], *, default: str = "id ASC"
+) -> tuple[str, list[object]]:
     """`ORDER BY … LIMIT ? OFFSET ?` and its parameters: the requested columns (NULLs first ascending, as MySQL
-    does), creation order among equals; an unknown column fails as the backend's SQL does."""
-    terms = []
+    does) or, when none is asked for, `default`; creation order among equals; an unknown column fails as the
+    backend's SQL does."""
+    terms = [] if query.order_by else [default]
     for index, name in enumerate(query.order_by):
         column = columns.get(name.lower())
         if column is None:

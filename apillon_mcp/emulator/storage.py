@@ -104,16 +104,21 @@ class StorageState:
     def list_files(
         self, bucket_uuid: str, query: ListQuery, session_uuid: str | None, *, project_uuid: str
     ) -> tuple[list[File], int]:
-        """(the requested page, the total number of matches) of the bucket's stored files."""
-        where = Where().add("bucket_uuid = ?", bucket_uuid)
+        """(the requested page, the total number of matches) of the bucket's stored files.
+
+        As the backend lists them (apillon-api.md, Corrections 5): only live files (record status 5, whatever
+        `status` asks), newest first unless `orderBy` says otherwise, and a search over the path and name, or the
+        file's published CID.
+        """
+        where = Where().add("bucket_uuid = ?", bucket_uuid).add(f"status = {RecordStatus.ACTIVE}")
         if session_uuid is not None:
             where.add("session_uuid = ?", session_uuid)
-        where.search("name_folded", query.search)
-        if query.status is None:
-            where.add(f"status != {RecordStatus.DELETED}")
-        else:
-            where.equals("status", query.status)
-        order, page = order_and_page(query, FILE_COLUMNS)
+        where.search(
+            "(coalesce(lower(path), '') || name_folded)",
+            query.search,
+            or_equal=(FILE_COLUMNS["cid"], FILE_COLUMNS["cidv1"]),
+        )
+        order, page = order_and_page(query, FILE_COLUMNS, default="create_time DESC, id DESC")
         with self._transaction() as db:
             _bucket(db, bucket_uuid, project_uuid)
             rows = FILES.select(db, f"WHERE {where.sql} {order}", [*where.parameters, *page])

@@ -71,6 +71,7 @@ def file_json(file: File, base_url: str) -> Json:
     """
     published = file.published
     return {
+        "id": file.id,
         "createTime": iso(file.create_time),
         "updateTime": iso(file.update_time),
         "fileUuid": file.file_uuid,

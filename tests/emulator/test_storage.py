@@ -16,6 +16,7 @@ SCRIPT = b"console.log('hello');\n"
 SHAPE_B = {"id", "status", "model", "errors", "path", "timestamp"}
 SHAPE_C = {"id", "code", "message", "path", "timestamp"}
 FILE_KEYS = {
+    "id",
     "createTime",
     "updateTime",
     "fileUuid",
@@ -419,7 +420,7 @@ async def test_details_of_a_requested_file_without_a_row_show_status_1_then_2_on
     await client.put(entry["url"], content=SCRIPT, auth=None)
     received = (await client.get(f"/storage/buckets/{bucket}/files/{entry['fileUuid']}")).json()["data"]
 
-    assert set(requested) == FILE_KEYS | {"directoryUuid"}
+    assert set(requested) == (FILE_KEYS - {"id"}) | {"directoryUuid"}  # a request, not a file row
     assert (requested["fileStatus"], requested["size"], requested["CID"]) == (1, None, None)
     assert (requested["name"], requested["contentType"]) == ("a.js", "text/javascript")
     assert (received["fileStatus"], received["size"]) == (2, len(SCRIPT))
@@ -445,23 +446,46 @@ async def test_a_file_of_another_project_is_a_403(state: EmulatorState, client: 
     assert response.status_code == 403
 
 
-async def test_listing_files_filters_by_session_and_name_and_pages(
-    state: EmulatorState, client: httpx2.AsyncClient
+async def test_listing_files_filters_by_session_and_name_and_pages_newest_first(
+    state: EmulatorState, client: httpx2.AsyncClient, clock: ManualClock
 ) -> None:
     bucket = state.create_function("f").bucket_uuid
     session = await upload(client, bucket, {"a.js": b"a", "b.js": b"b", "notes.txt": b"n"})
+    clock.advance(1)
     state.store_file(bucket, "c.js", b"c")
     state.store_file(state.create_function("g").bucket_uuid, "elsewhere.js", b"e")
 
     everything = (await client.get(f"/storage/buckets/{bucket}/files")).json()["data"]
     in_session = (await client.get(f"/storage/buckets/{bucket}/files?sessionUuid={session}&limit=2")).json()["data"]
     scripts = (await client.get(f"/storage/buckets/{bucket}/files?search=.js&page=2&limit=2")).json()["data"]
+    oldest_first = (await client.get(f"/storage/buckets/{bucket}/files?orderBy=createTime")).json()["data"]
 
     assert (everything["total"], everything["page"], everything["limit"]) == (4, 1, 20)
-    assert [item["name"] for item in everything["items"]] == ["a.js", "b.js", "notes.txt", "c.js"]
+    assert [item["name"] for item in everything["items"]] == ["c.js", "notes.txt", "b.js", "a.js"]
     assert set(everything["items"][0]) == FILE_KEYS
-    assert (in_session["total"], [item["name"] for item in in_session["items"]]) == (3, ["a.js", "b.js"])
-    assert (scripts["total"], [item["name"] for item in scripts["items"]]) == (3, ["c.js"])
+    assert (in_session["total"], [item["name"] for item in in_session["items"]]) == (3, ["notes.txt", "b.js"])
+    assert (scripts["total"], [item["name"] for item in scripts["items"]]) == (3, ["a.js"])
+    assert [item["name"] for item in oldest_first["items"]] == ["a.js", "b.js", "notes.txt", "c.js"]
+
+
+async def test_listing_files_searches_the_path_and_name_or_the_cid_and_shows_live_files_only(
+    state: EmulatorState, client: httpx2.AsyncClient, clock: ManualClock
+) -> None:
+    bucket = state.create_function("f").bucket_uuid
+    nested = state.store_file(bucket, "index.js", b"nested", path="/src/lib")
+    state.store_file(bucket, "other.js", b"other")
+    clock.advance(60)  # on IPFS: the CIDs are published
+
+    def names(answer: httpx2.Response) -> list[str]:
+        return [item["name"] for item in answer.json()["data"]["items"]]
+
+    by_path = await client.get(f"/storage/buckets/{bucket}/files", params={"search": "lib/index"})
+    by_cid = await client.get(f"/storage/buckets/{bucket}/files", params={"search": nested.cid_v1})
+    asked_deleted = await client.get(f"/storage/buckets/{bucket}/files", params={"status": "9"})
+
+    assert names(by_path) == ["index.js"]
+    assert names(by_cid) == ["index.js"]
+    assert sorted(names(asked_deleted)) == ["index.js", "other.js"]
 
 
 async def test_listing_files_needs_read_on_storage(state: EmulatorState, client: httpx2.AsyncClient) -> None:
