@@ -100,13 +100,14 @@ class ApiDispatcher:
     async def _handle(self, request: Request, target: str) -> tuple[int, object]:
         """(success status, payload) of the matching route."""
         body = await _json_body(request)
-        api_key = self._state.authenticate(*parse_basic_credentials(request.headers.get("authorization")))
-        route, params = self._route(request.method, raw_path(request), target)
-        query = {name: request.query_params.getlist(name) for name in request.query_params}
-        call = Call(request, api_key, params, query, body, self._base_url)
-        for guard in route.guards:
-            guard(call)
-        payload = route.handler(call)
+        with self._state.request_transaction():  # what the request reads and writes, as of one moment
+            api_key = self._state.authenticate(*parse_basic_credentials(request.headers.get("authorization")))
+            route, params = self._route(request.method, raw_path(request), target)
+            query = {name: request.query_params.getlist(name) for name in request.query_params}
+            call = Call(request, api_key, params, query, body, self._base_url)
+            for guard in route.guards:
+                guard(call)
+            payload = route.handler(call)
         return route.status or (201 if request.method == "POST" else 200), payload
 
     def _route(self, method: str, raw_path: str, target: str) -> tuple[ApiRoute, dict[str, str]]:

@@ -325,6 +325,22 @@ class EmulatorState:
             return edited
 
     @contextmanager
+    def request_transaction(self) -> Iterator[None]:
+        """One API request as one transaction: every operation inside joins it.
+
+        An error answer commits too: the services save some changes before a later check fails (set-environment
+        saves the variables, then finds the active job deleted), and an operation that refuses writes nothing.
+        """
+        answer: EmulatedError | None = None
+        with self._transaction():
+            try:
+                yield
+            except EmulatedError as error:
+                answer = error
+        if answer is not None:
+            raise answer
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._db.transaction(on_begin=self._settle) as db:
             yield db
