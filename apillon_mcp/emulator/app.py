@@ -19,14 +19,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from apillon_mcp.emulator.api import HTTP_METHODS, ApiRoute, Call, CloudFunctionApi, raw_path, request_target
 from apillon_mcp.emulator.auth import parse_basic_credentials
+from apillon_mcp.emulator.cloud_functions_api import CloudFunctionApi
 from apillon_mcp.emulator.control import ControlRoutes
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.faults import ConnectionDropped, Fault
 from apillon_mcp.emulator.gateway import GatewayRoutes, RetireScripts
 from apillon_mcp.emulator.ipfs import IpfsRoutes
 from apillon_mcp.emulator.request_bodies import BodyTooLarge, JsonRefused, parse_json, read_limited, syntax_message
+from apillon_mcp.emulator.request_log import RequestLog
+from apillon_mcp.emulator.routing import HTTP_METHODS, ApiRoute, Call, raw_path, request_target
 from apillon_mcp.emulator.s3 import S3Routes
 from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.storage_api import StorageApi
@@ -65,7 +67,7 @@ def create_emulator(
             *IpfsRoutes(state).routes(),
             Route("/{path:path}", api.dispatch, methods=HTTP_METHODS),
         ],
-        middleware=[Middleware(RetireScripts, state=state, scripts=scripts)],
+        middleware=[Middleware(RequestLog, state=state), Middleware(RetireScripts, state=state, scripts=scripts)],
         lifespan=lifespan,
     )
     app.state.scripts = scripts
@@ -80,7 +82,6 @@ class ApiDispatcher:
 
     async def dispatch(self, request: Request) -> Response:
         target = request_target(request)
-        self._state.requests.append((request.method, target))
         fault = self._state.faults.take(request.method, request.url.path)
         if fault is not None and fault.kind == "error":
             return await self._faulted(fault, target)

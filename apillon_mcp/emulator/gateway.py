@@ -25,9 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apillon_mcp.emulator.api import HTTP_METHODS, request_target
 from apillon_mcp.emulator.coercion import js_string
 from apillon_mcp.emulator.records import CachedJob, Job, JobStatus, RecordStatus
+from apillon_mcp.emulator.routing import HTTP_METHODS
 from apillon_mcp.emulator.state import GATEWAY_CACHE_SECONDS, EmulatorState
 from apillon_mcp.runner import GATEWAY_CLIENT_KEY, Launch, NodeUnavailable, Reply, ScriptPool, gateway_payload
 
@@ -55,7 +55,6 @@ class GatewayRoutes:
         ]
 
     async def invoke(self, request: Request) -> Response:
-        self._state.requests.append((request.method, request_target(request)))
         if request.method != "POST":
             return JSONResponse({"message": "Invalid request"}, status_code=400)
         try:

@@ -4,7 +4,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from apillon_mcp.emulator.api import request_target
 from apillon_mcp.emulator.state import EmulatorState
 
 
@@ -18,7 +17,6 @@ class IpfsRoutes:
         return [Route("/ipfs/{cid}", self.get, methods=["GET"])]
 
     async def get(self, request: Request) -> Response:
-        self._state.requests.append((request.method, request_target(request)))
         content = self._state.file_content_by_cid(request.path_params["cid"])
         if content is None:
             return PlainTextResponse("no file with this CID is on IPFS", status_code=404)

@@ -203,3 +203,20 @@ class CachedJob:
 
     job: Job
     expires: datetime
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    """One file an upload request names: where it goes and what it is."""
+
+    name: str
+    content_type: str | None
+    path: str | None  # normalised: no leading '/', one trailing '/'
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """The files an upload session is asked for, in the session the client chose (or a new one)."""
+
+    files: list[UploadItem]
+    session_uuid: str | None

@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from apillon_mcp.emulator.api import HTTP_METHODS, request_target
 from apillon_mcp.emulator.records import FileUpload
 from apillon_mcp.emulator.request_bodies import BodyTooLarge, read_limited
+from apillon_mcp.emulator.routing import HTTP_METHODS
 from apillon_mcp.emulator.state import EmulatorState
 
 EXPIRES_SECONDS = 900
@@ -61,7 +61,6 @@ class S3Routes:
         return [Route("/s3/{object_path:path}", self.put_object, methods=HTTP_METHODS)]
 
     async def put_object(self, request: Request) -> Response:
-        self._state.requests.append((request.method, request_target(request)))
         params = request.query_params
         # A presigned URL already authenticates; S3 refuses a second mechanism (e.g. leaked Apillon credentials).
         if "authorization" in request.headers and any(name in params for name in _PRESIGNED_PARAMETERS):

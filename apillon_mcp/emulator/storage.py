@@ -21,10 +21,12 @@ from apillon_mcp.emulator.records import (
     FileUpload,
     RecordStatus,
     SessionStatus,
+    UploadItem,
+    UploadRequest,
     UploadSession,
 )
 from apillon_mcp.emulator.tables import BUCKETS, FILE_UPLOADS, FILES, UPLOAD_SESSIONS, micros
-from apillon_mcp.emulator.validation import UploadItem, UploadRequest, upload_path
+from apillon_mcp.emulator.upload_paths import upload_path
 from apillon_mcp.emulator.views import RowsView
 from apillon_mcp.unixfs import file_cids, to_cid_v0
 

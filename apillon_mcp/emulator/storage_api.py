@@ -8,10 +8,10 @@ gets its 422 whatever the key's roles; every other route checks the role first.
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from apillon_mcp.emulator.api import ApiRoute, Call, role_guard, validation_guard
 from apillon_mcp.emulator.errors import EmulatedError
 from apillon_mcp.emulator.listing import parse_list_query
 from apillon_mcp.emulator.records import File, Role, Service
+from apillon_mcp.emulator.routing import ApiRoute, Call, role_guard, validation_guard
 from apillon_mcp.emulator.s3 import presigned_put_url
 from apillon_mcp.emulator.state import EmulatorState
 from apillon_mcp.emulator.validation import parse_upload_request

@@ -9,7 +9,9 @@ from typing import TypeGuard
 
 from apillon_mcp.emulator.coercion import js_integer, js_string, js_truthy, utf16_length
 from apillon_mcp.emulator.errors import EmulatedError, FieldError, field_error
+from apillon_mcp.emulator.records import UploadItem, UploadRequest
 from apillon_mcp.emulator.request_bodies import parse_json
+from apillon_mcp.emulator.upload_paths import upload_path
 
 FIELD_NOT_PRESENT = (42200212, "COMPUTING_FIELD_NOT_PRESENT")
 NAME_NOT_VALID = (42200205, "COMPUTING_NAME_NOT_VALID")
@@ -60,19 +62,6 @@ def parse_create_job(body: Mapping[str, object]) -> NewJob:
     return NewJob(name=name, script_cid=script_cid, slots=slots)
 
 
-@dataclass(frozen=True)
-class UploadItem:
-    name: str
-    content_type: str | None
-    path: str | None  # normalised: no leading '/', one trailing '/'
-
-
-@dataclass(frozen=True)
-class UploadRequest:
-    files: list[UploadItem]
-    session_uuid: str | None
-
-
 def parse_upload_request(body: Mapping[str, object]) -> UploadRequest:
     """`ApillonApiCreateS3UrlsForUploadDto`: `files` present, 1..200 items, each with a `fileName`.
 
@@ -96,14 +85,6 @@ def parse_upload_request(body: Mapping[str, object]) -> UploadRequest:
         ]
         return UploadRequest(uploads, js_string(body.get("sessionUuid")) or None)
     raise EmulatedError.dto("ApillonApiCreateS3UrlsForUploadDto", [error])
-
-
-def upload_path(path: str | None) -> str | None:
-    """The DTO's setter: leading slashes go, one trailing slash is added (so "/" stays "/")."""
-    if not path:
-        return path
-    path = path.lstrip("/")
-    return path if path.endswith("/") else f"{path}/"
 
 
 def parse_variables(body: Mapping[str, object]) -> list[dict[str, object]]:

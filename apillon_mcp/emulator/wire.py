@@ -2,8 +2,7 @@
 
 from datetime import UTC, datetime
 
-from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, FileUpload, Job
-from apillon_mcp.emulator.validation import UploadItem
+from apillon_mcp.emulator.records import CloudFunction, File, FileStatus, FileUpload, Job, UploadItem
 
 Json = dict[str, object]
 
