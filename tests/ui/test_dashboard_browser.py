@@ -240,8 +240,10 @@ async def test_a_rollback_deploys_the_old_cid_and_the_view_follows_it_until_it_s
     before = {job["job_uuid"]: job for job in await live_jobs(mcp, seed["feed"])}
     balance = data(await mcp.call_tool("get_credit_balance", {}))["balance"]
 
-    async with serve() as base:
+    async with serve(spending_cap_credits=500) as base:
         host = await HostPage.open(browser, base, screenshots, "get_cloud_function", {"function_uuid": seed["feed"]})
+        cap = host.view.get_by_test_id("spending-cap")
+        await expect(cap).to_have_text("Spending cap: 0 of 500 credits used, 500 left")
         await expect(host.job(seed["v2"]).get_by_test_id("rollback")).to_have_count(0)
         await host.job(seed["v1"]).get_by_test_id("rollback").click()
         await expect(host.view.get_by_test_id("confirm-text")).to_contain_text(before[seed["v1"]]["script_cid"])
@@ -255,6 +257,7 @@ async def test_a_rollback_deploys_the_old_cid_and_the_view_follows_it_until_it_s
         await expect(row.get_by_test_id("job-status")).to_have_text("DEPLOYING")
         await expect(host.view.get_by_test_id("polling")).to_be_visible()
         await expect(host.view.get_by_test_id("balance")).to_have_text(f"{balance - 100:,} credits")
+        await expect(cap).to_have_text("Spending cap: 100 of 500 credits used, 400 left")
         await host.screenshot("6-rollback-deploying.png")
 
         # Nobody clicks Refresh from here: the view looks again on its own every few seconds while the job deploys.
