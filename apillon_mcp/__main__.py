@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from apillon_mcp import __version__
 
 if TYPE_CHECKING:
+    from apillon_mcp.apillon import Connect
     from apillon_mcp.config import Settings
-    from apillon_mcp.server import Connect
 
 MEMORY = ":memory:"
 

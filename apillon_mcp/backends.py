@@ -10,11 +10,10 @@ import anyio
 import httpx2
 
 from apillon_mcp import __version__
-from apillon_mcp.apillon import ApillonClient, open_client
+from apillon_mcp.apillon import ApillonClient, Connect, open_client
 from apillon_mcp.apillon.client import DEFAULT_RETRY
 from apillon_mcp.apillon.retry import RetryPolicy
 from apillon_mcp.config import Settings
-from apillon_mcp.server import Connect
 
 if TYPE_CHECKING:
     from apillon_mcp.emulator import EmulatorState

@@ -9,10 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from apillon_mcp.apillon import ApillonAuthError, ApillonBadResponse, ApillonClient, ApillonError, ApillonUnreachable
+from apillon_mcp.apillon import (
+    ApillonAuthError,
+    ApillonBadResponse,
+    ApillonClient,
+    ApillonError,
+    ApillonUnreachable,
+    Connect,
+)
 from apillon_mcp.apillon.permissions import PROBES, Permission
 from apillon_mcp.runner import NodeUnavailable, find_node
-from apillon_mcp.server import Connect
 from apillon_mcp.tools.spec import ToolSpec
 
 Result = Literal["ok", "FAIL", "warn", "skipped"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 
 from apillon_mcp import __version__, dashboard, prompts, resources
-from apillon_mcp.apillon import ApillonClient
+from apillon_mcp.apillon import Connect
 from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
@@ -20,9 +20,6 @@ from apillon_mcp.instructions import instructions_for
 from apillon_mcp.keys import ServerKeys
 from apillon_mcp.spending import SpendingLedger
 from apillon_mcp.tools import select_tools
-
-Connect = Callable[[], AbstractAsyncContextManager[ApillonClient]]
-"""Opens the Apillon client the server uses for its lifetime (the live API, or the emulator)."""
 
 
 def build_server(

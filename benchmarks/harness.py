@@ -7,11 +7,12 @@ from typing import Any, Literal
 from mcp import Client
 from mcp.types import CallToolResult
 
+from apillon_mcp.apillon import Connect
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.context import ApillonServer
 from apillon_mcp.emulator import EmulatorState, ManualClock
-from apillon_mcp.server import Connect, build_server
+from apillon_mcp.server import build_server
 from benchmarks.sizes import summary_text
 
 

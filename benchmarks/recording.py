@@ -9,11 +9,10 @@ from dataclasses import dataclass
 import httpx2
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apillon_mcp.apillon import ApillonClient, open_client
+from apillon_mcp.apillon import ApillonClient, Connect, open_client
 from apillon_mcp.backends import SANDBOX_URL, USER_AGENT
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from apillon_mcp.emulator.gateway import script_pool
-from apillon_mcp.server import Connect
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Apillon REST API: client, wire models and errors. Knows nothing of MCP."""
 
-from apillon_mcp.apillon.client import DEFAULT_API_URL, ApillonClient, new_http_client, open_client
+from apillon_mcp.apillon.client import DEFAULT_API_URL, ApillonClient, Connect, new_http_client, open_client
 from apillon_mcp.apillon.errors import (
     ApillonAPIError,
     ApillonAuthError,
@@ -28,6 +28,7 @@ __all__ = [
     "ApillonUnreachable",
     "ApillonValidationError",
     "CloudFunction",
+    "Connect",
     "FieldError",
     "FileStatus",
     "GatewayReply",

@@ -9,7 +9,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http.cookiejar import Cookie, CookieJar, CookiePolicy
 from typing import Any, TypeVar
 
@@ -134,6 +134,10 @@ async def open_client(
         new_public_client(user_agent=user_agent, timeout=timeout, transport=transport) as public,
     ):
         yield ApillonClient(api, public=public, key_id=api_key, retry=retry, sleep=sleep)
+
+
+Connect = Callable[[], AbstractAsyncContextManager["ApillonClient"]]
+"""Opens the Apillon client a server uses for its lifetime (the live API, or the emulator)."""
 
 
 def uuid_segment(value: str) -> str:
