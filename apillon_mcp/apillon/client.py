@@ -37,7 +37,7 @@ from apillon_mcp.apillon.models import (
     UploadSession,
 )
 from apillon_mcp.apillon.permissions import Probe, ProbeResult, judge
-from apillon_mcp.apillon.retry import RETRY_STATUSES, RetryPolicy, retry_after_seconds
+from apillon_mcp.apillon.retry import Attempt, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -319,38 +319,42 @@ class ApillonClient:
         json: Any = None,
     ) -> Any:
         """The `data` of Apillon's answer, after the retries `retry` allows (see `apillon.retry`)."""
-        reads = method == "GET"
         waited = 0.0
-        failure: ApillonUnreachable | None
-        for attempt in range(1, self._retry.attempts + 1):
-            try:
-                response = await self._http.request(
-                    method, path, params=params, json=json, auth=self._auth or httpx2.USE_CLIENT_DEFAULT
-                )
-            except httpx2.TransportError as exc:
-                failure = _unreachable(method, path, exc)
-                if not (reads or not failure.may_have_reached_server):
-                    raise failure from exc
-                delay: float | None = self._retry.backoff(attempt, self._jitter())
-                reason = type(exc).__name__
-            else:
-                logger.debug("%s %s -> %s", method, path, response.status_code)
-                if not (reads and response.status_code in RETRY_STATUSES):
-                    return _data(method, path, response)
-                failure = None
-                asked = retry_after_seconds(response.headers.get("retry-after"))
-                delay = self._retry.backoff(attempt, self._jitter()) if asked is None else asked
-                if delay > self._retry.max_delay:
-                    delay = None  # the server asks for a longer pause than this call can wait
-                reason = f"HTTP {response.status_code}"
-            if delay is None or attempt == self._retry.attempts or waited + delay > self._retry.max_wait:
-                if failure is not None:
-                    raise failure
-                return _data(method, path, response)
-            logger.info("%s %s: %s, retry %d in %.1f s", method, path, reason, attempt, delay)
+        number = 0
+        while True:
+            number += 1
+            outcome = await self._send_once(method, path, params=params, json=json)
+            delay = self._retry.wait_before_retry(_attempt(number, method, outcome), waited=waited, jitter=self._jitter)
+            if delay is None:
+                if isinstance(outcome, ApillonUnreachable):
+                    raise outcome
+                return _data(method, path, outcome)
+            reason = f"HTTP {outcome.status_code}" if isinstance(outcome, httpx2.Response) else outcome.transport_error
+            logger.info("%s %s: %s, retry %d in %.1f s", method, path, reason, number, delay)
             await self._sleep(delay)
             waited += delay
-        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _send_once(
+        self, method: str, path: str, *, params: Mapping[str, str | int] | None, json: Any
+    ) -> httpx2.Response | ApillonUnreachable:
+        """One try: Apillon's answer, or the failure that stopped it from coming (returned, for the retry policy
+        to judge)."""
+        try:
+            response = await self._http.request(
+                method, path, params=params, json=json, auth=self._auth or httpx2.USE_CLIENT_DEFAULT
+            )
+        except httpx2.TransportError as exc:
+            failure = _unreachable(method, path, exc)
+            failure.__cause__ = exc
+            return failure
+        logger.debug("%s %s -> %s", method, path, response.status_code)
+        return response
+
+
+def _attempt(number: int, method: str, outcome: httpx2.Response | ApillonUnreachable) -> Attempt:
+    if isinstance(outcome, ApillonUnreachable):
+        return Attempt(number, method, status=None, may_have_reached_server=outcome.may_have_reached_server)
+    return Attempt(number, method, status=outcome.status_code, retry_after=outcome.headers.get("retry-after"))
 
 
 def _data(method: str, path: str, response: httpx2.Response) -> Any:
@@ -375,7 +379,9 @@ def _unreachable(method: str, path: str, exc: httpx2.TransportError) -> ApillonU
     not_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
     kind = "timed out" if isinstance(exc, httpx2.TimeoutException) else "failed"
     failure = ApillonUnreachable(
-        f"{method} {path} {kind} before Apillon answered ({type(exc).__name__})", may_have_reached_server=not not_sent
+        f"{method} {path} {kind} before Apillon answered ({type(exc).__name__})",
+        may_have_reached_server=not not_sent,
+        transport_error=type(exc).__name__,
     )
     failure.outcome_unknown = failure.may_have_reached_server and method != "GET"
     return failure
