@@ -27,8 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from apillon_mcp.context import ApillonServer
 from apillon_mcp.tools import ALL_TOOLS
 from apillon_mcp.tools.argument_errors import explain_rejected_arguments
-from apillon_mcp.tools.common import FunctionUuid, JobUuid
-from apillon_mcp.tools.functions import Name
+from apillon_mcp.tools.arguments import FunctionUuid, JobUuid, Name
 from apillon_mcp.tools.schema import compact_schema
 
 MAX_TEXT_LENGTH = 4000

@@ -28,11 +28,11 @@ from apillon_mcp.apillon.errors import (
 )
 from apillon_mcp.apillon.models import (
     CloudFunction,
-    CreditBalance,
     GatewayReply,
     Job,
     JobStatus,
     Page,
+    ProjectCredit,
     StoredFile,
     UploadSession,
 )
@@ -238,7 +238,7 @@ class ApillonClient:
 
     async def get_credit_balance(self) -> int:
         data = await self._request("GET", "/project/credit")
-        return _parse_model(CreditBalance, data).balance
+        return _parse_model(ProjectCredit, data).balance
 
     async def start_upload(
         self, bucket_uuid: str, *, session_uuid: str, file_name: str, content_type: str

@@ -63,7 +63,9 @@ class Page(WireModel, Generic[T]):
     limit: int
 
 
-class CreditBalance(WireModel):
+class ProjectCredit(WireModel):
+    """The answer of GET /project/credit."""
+
     balance: int
 
 

@@ -8,9 +8,11 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from apillon_mcp.context import ToolContext, apillon, app_state
-from apillon_mcp.tools.common import READ, plural, result
+from apillon_mcp.tools.annotations import READ
 from apillon_mcp.tools.credits import JOB_PRICE_CREDITS
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.text import plural
+from apillon_mcp.tools.views import result
 
 
 class SpendingCap(BaseModel):

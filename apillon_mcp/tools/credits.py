@@ -17,6 +17,10 @@ from apillon_mcp.context import AppState, ToolContext, apillon, app_state
 from apillon_mcp.spending import CapReached
 from apillon_mcp.tools.errors import apillon_said
 
+CHECK_FOR_NEW_JOB = (
+    "Look for a job with this name in get_cloud_function before creating it again: a second job would spend credits "
+    "again."
+)
 # Apillon's listed price of one job (product COMPUTING_JOB_CREATE); the live price may differ.
 JOB_PRICE_CREDITS = 100
 _UNHANDLED = 500001

@@ -18,16 +18,17 @@ from apillon_mcp.apillon import ApillonClient, ApillonError, CloudFunction
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE, STORAGE_EXECUTE, STORAGE_READ
 from apillon_mcp.context import AppState, ToolContext, apillon, app_state
-from apillon_mcp.tools.common import CREATE, FunctionUuid, JobView, result
-from apillon_mcp.tools.credits import create_paid_job, funding_problem
+from apillon_mcp.tools.annotations import CREATE
+from apillon_mcp.tools.arguments import FunctionUuid, JobName, Slots
+from apillon_mcp.tools.credits import CHECK_FOR_NEW_JOB, create_paid_job, funding_problem
 from apillon_mcp.tools.errors import explain
-from apillon_mcp.tools.gateway import FREE_JSON, HEADERS_SCHEMA, call_gateway, check_path, parse_headers
+from apillon_mcp.tools.gateway_requests import FREE_JSON, HEADERS_SCHEMA, call_gateway, check_path, parse_headers
 from apillon_mcp.tools.handover import ServingJob, serving_before, takeover_sentence
-from apillon_mcp.tools.jobs import CHECK_FOR_NEW_JOB, JobName, Slots
 from apillon_mcp.tools.script_checks import Problem, contract_problems, syntax_problems
 from apillon_mcp.tools.script_source import ScriptPath, ScriptSource, read_script
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.untrusted import fenced, neutralized, quoted
+from apillon_mcp.tools.views import JobView, result
 from apillon_mcp.tools.waiting import WAIT_SECONDS, Timeout, Wait, WaitOutcome, wait_until_serving
 from apillon_mcp.unixfs import file_cids
 

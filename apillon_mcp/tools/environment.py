@@ -15,10 +15,13 @@ from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_EXECUTE, COMPUTING_READ
 from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
-from apillon_mcp.tools.common import DESTRUCTIVE, ConfirmationToken, FunctionUuid, plural, result
+from apillon_mcp.tools.annotations import DESTRUCTIVE
+from apillon_mcp.tools.arguments import ConfirmationToken, FunctionUuid
 from apillon_mcp.tools.errors import surface_api_errors
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.text import plural
 from apillon_mcp.tools.untrusted import quoted
+from apillon_mcp.tools.views import result
 
 # Apillon encrypts the JSON of the variable list with AWS KMS, which takes at most 4096 bytes.
 MAX_VARIABLES_JSON_BYTES = 4096

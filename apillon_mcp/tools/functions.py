@@ -13,14 +13,13 @@ from apillon_mcp.apillon.lookup import GatewayJob, gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.dashboard import DASHBOARD_URI
-from apillon_mcp.tools.common import CREATE, READ, FunctionUuid, JobView, job_line, plural, result
+from apillon_mcp.tools.annotations import CREATE, READ
+from apillon_mcp.tools.arguments import Description, FunctionUuid, Name, PageNumber, PageSize
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.text import plural
 from apillon_mcp.tools.untrusted import quoted
+from apillon_mcp.tools.views import JobView, job_line, result
 
-Page = Annotated[int, Field(ge=1, le=100_000, description="Page, from 1.")]
-PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
-Name = Annotated[str, Field(min_length=1, max_length=255, description="Name.")]
-Description = Annotated[str | None, Field(min_length=1, max_length=255, description="Description.")]
 GatewayStatus = Literal["serving", "no_job_matched_yet", "active_job_deleted", "active_job_not_matched"]
 
 
@@ -70,7 +69,7 @@ async def list_cloud_functions(
         str | None,
         Field(min_length=1, max_length=255, description="Only names containing this (% and _ are wildcards)."),
     ] = None,
-    page: Page = 1,
+    page: PageNumber = 1,
     limit: PageSize = 20,
 ) -> Annotated[CallToolResult, FunctionList]:
     """List the project's cloud functions, oldest first, one page at a time."""
@@ -117,7 +116,7 @@ async def list_cloud_functions(
 async def get_cloud_function(
     ctx: ToolContext,
     function_uuid: FunctionUuid,
-    jobs_page: Page = 1,
+    jobs_page: PageNumber = 1,
     jobs_limit: PageSize = 20,
 ) -> Annotated[CallToolResult, FunctionDetails]:
     """Show a cloud function: its gateway URL, which job serves the gateway, and a page of its jobs."""

@@ -11,52 +11,27 @@ from uuid import UUID
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field, WrapValidator
+from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import ApillonClient, ApillonError, CloudFunction, Job, JobStatus
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
 from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked, ask_user, consent_refusal
 from apillon_mcp.context import ToolContext, apillon, app_state
+from apillon_mcp.tools.annotations import CREATE, DESTRUCTIVE
 from apillon_mcp.tools.argument_errors import ArgumentHelp
-from apillon_mcp.tools.common import (
-    CREATE,
-    DESTRUCTIVE,
-    ConfirmationToken,
-    FunctionUuid,
-    JobView,
-    StatusName,
-    plural,
-    result,
-)
-from apillon_mcp.tools.credits import create_paid_job, require_funds
+from apillon_mcp.tools.arguments import ConfirmationToken, FunctionUuid, JobName, ScriptCid, Slots
+from apillon_mcp.tools.credits import CHECK_FOR_NEW_JOB, create_paid_job, require_funds
 from apillon_mcp.tools.errors import explain, surface_api_errors
 from apillon_mcp.tools.handover import ServingJob, serving_before, takeover_sentence
-from apillon_mcp.tools.script_cid import explain_script_cid
 from apillon_mcp.tools.spec import ToolSpec
+from apillon_mcp.tools.text import plural
 from apillon_mcp.tools.untrusted import quoted
+from apillon_mcp.tools.views import JobView, StatusName, result
 from apillon_mcp.tools.waiting import WAIT_SECONDS, Wait, WaitOutcome, wait_until_serving
 
-CHECK_FOR_NEW_JOB = (
-    "Look for a job with this name in get_cloud_function before creating it again: a second job would spend credits "
-    "again."
-)
 MAX_JOBS_PER_DELETE = 50
 
-ScriptCid = Annotated[
-    str,
-    Field(
-        pattern=r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|bafybei[a-z2-7]{52})$",
-        description="IPFS CID of the script file.",
-    ),
-    WrapValidator(explain_script_cid),
-    ArgumentHelp(
-        looks_like="the IPFS CID of the script file, Qm… or bafybei… (dag-pb)",
-        get_it="deploy_cloud_function_script uploads a script and computes its CID for you",
-    ),
-]
-JobName = Annotated[str, Field(min_length=1, max_length=255, description="Job name.")]
-Slots = Annotated[int, Field(ge=1, le=10, description="Processors; only the first serves calls.")]
 JobUuids = Annotated[
     list[UUID] | None,
     ArgumentHelp(looks_like="a list of 1 to 50 job UUIDs", get_it="get_cloud_function lists a function's jobs"),

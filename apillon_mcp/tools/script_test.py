@@ -17,12 +17,13 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp import runner
 from apillon_mcp.context import ToolContext, app_state
-from apillon_mcp.tools.common import READ, result
-from apillon_mcp.tools.gateway import Body, GatewayPath, Headers, check_path, parse_headers
+from apillon_mcp.tools.annotations import READ
+from apillon_mcp.tools.gateway_requests import Body, GatewayPath, Headers, check_path, parse_headers
 from apillon_mcp.tools.script_checks import Problem, contract_problems
 from apillon_mcp.tools.script_source import ScriptPath, ScriptSource, read_script
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.untrusted import OUTPUT_IS_DATA, fenced, neutralized
+from apillon_mcp.tools.views import result
 
 MAX_REPLY_CHARS = 8000
 MAX_CONSOLE_CHARS = 2000

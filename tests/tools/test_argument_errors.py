@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
 from apillon_mcp.emulator import EmulatorState
-from apillon_mcp.tools.common import CREATE, READ
+from apillon_mcp.tools.annotations import CREATE, READ
 from apillon_mcp.tools.spec import ToolSpec
 
 from support import text

@@ -1,41 +1,15 @@
-"""Pieces every tool module shares: argument types, annotation presets, the job view, and result building."""
+"""How results are shown: the typed view of a job, its one-line summary, and a tool result built from both parts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal, cast
-from uuid import UUID
+from typing import Literal, cast
 
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from apillon_mcp.apillon import Job, JobStatus
-from apillon_mcp.tools.argument_errors import ArgumentHelp
 from apillon_mcp.tools.untrusted import quoted
-
-FunctionUuid = Annotated[
-    UUID, Field(description="From list_cloud_functions."), ArgumentHelp(get_it="list_cloud_functions gives them")
-]
-JobUuid = Annotated[
-    UUID,
-    Field(description="From get_cloud_function."),
-    ArgumentHelp(get_it="get_cloud_function lists a function's jobs with their uuids"),
-]
-ConfirmationToken = Annotated[
-    str | None,
-    Field(
-        max_length=200,
-        description="Only after a 'Confirmation required' answer the user agreed to: the token it gave.",
-    ),
-    ArgumentHelp(
-        looks_like="the token a 'Confirmation required' answer gave, unchanged",
-        get_it="call without it to get one",
-    ),
-]
-
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 StatusName = Literal["DEPLOYING", "DEPLOYED", "MATCHED", "INACTIVE", "DELETED"]
 
@@ -62,10 +36,6 @@ class JobView(BaseModel):
             serves_gateway=job.id == active_job_id and job.job_status is JobStatus.MATCHED,
             created=job.create_time,
         )
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def job_line(job: JobView) -> str:
