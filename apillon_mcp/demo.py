@@ -12,10 +12,8 @@ import anyio
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
-from apillon_mcp.backends import sandbox_api
-from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState
-from apillon_mcp.server import build_server
+from apillon_mcp.server import build_sandbox_server
 
 # A script that follows the gateway contract (apillon://docs/script-contract) and reads an environment variable.
 DEMO_SCRIPT = """\
@@ -133,16 +131,7 @@ def _token(answer: CallToolResult) -> str:
 async def _run(out: TextIO) -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     emulator = EmulatorState()
-
-    async def skip_ahead(seconds: float) -> None:
-        emulator.clock.advance(seconds)
-
-    server = build_server(
-        Settings(emulator=True),
-        sandbox_api(emulator),
-        clock=lambda: emulator.clock.now().timestamp(),
-        sleep=skip_ahead,
-    )
+    server = build_sandbox_server(emulator)
     failed: DemoFailed | None = None
     async with Client(server) as client:
         print(f"apillon-mcp demo: {len((await client.list_tools()).tools)} tools, offline emulator", file=out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -12,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from apillon_mcp import __version__, dashboard, prompts, resources
 from apillon_mcp.apillon import Connect
 from apillon_mcp.apillon.lookup import JobLocator
+from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.confirm import ConfirmationGuard
 from apillon_mcp.context import ApillonServer, AppState, Sandbox
@@ -20,6 +22,9 @@ from apillon_mcp.instructions import instructions_for
 from apillon_mcp.keys import ServerKeys
 from apillon_mcp.spending import SpendingLedger
 from apillon_mcp.tools import select_tools
+
+if TYPE_CHECKING:
+    from apillon_mcp.emulator import EmulatorState
 
 
 def build_server(
@@ -75,3 +80,30 @@ def build_server(
     resources.register(mcp)
     prompts.register(mcp, tools=[tool.name for tool in tools])
     return mcp
+
+
+def build_sandbox_server(
+    emulator: EmulatorState,
+    settings: Settings | None = None,
+    *,
+    connect: Connect | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> ApillonServer:
+    """A server against an in-process emulator that runs on the emulator's clock: confirmation tokens expire by it,
+    and every wait (a deploy's, a retry's) advances it instead of sleeping, so that minutes pass at once.
+
+    `sleep` replaces that wait (it should still advance the clock); `connect` another client of the same emulator
+    (one that records its requests, say). The demo, the tests and the benchmarks build their servers here.
+    """
+    async def skip_ahead(seconds: float) -> None:
+        emulator.clock.advance(seconds)
+
+    wait = sleep or skip_ahead
+    return build_server(
+        settings or Settings(emulator=True),
+        connect or sandbox_api(emulator, api_key=api_key, api_secret=api_secret, sleep=wait),
+        clock=lambda: emulator.clock.now().timestamp(),
+        sleep=wait,
+    )

@@ -8,11 +8,10 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from apillon_mcp.apillon import Connect
-from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.context import ApillonServer
 from apillon_mcp.emulator import EmulatorState, ManualClock
-from apillon_mcp.server import build_server
+from apillon_mcp.server import build_sandbox_server
 from benchmarks.sizes import summary_text
 
 
@@ -39,15 +38,7 @@ class Sandbox:
         self.state = EmulatorState(clock=ManualClock())
 
     def server(self, connect: Connect | None = None, config: Settings | None = None) -> ApillonServer:
-        return build_server(
-            config or settings(),
-            connect or sandbox_api(self.state),
-            clock=lambda: self.state.clock.now().timestamp(),
-            sleep=self._sleep,
-        )
-
-    async def _sleep(self, seconds: float) -> None:
-        self.state.clock.advance(seconds)
+        return build_sandbox_server(self.state, config or settings(), connect=connect)
 
 
 async def call(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> CallToolResult:

@@ -4,11 +4,10 @@ from typing import Any, Literal
 import pytest
 from mcp import Client
 
-from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.context import ApillonServer
 from apillon_mcp.emulator import EmulatorState, ManualClock
-from apillon_mcp.server import build_server
+from apillon_mcp.server import build_sandbox_server
 
 
 @pytest.fixture
@@ -53,10 +52,11 @@ def make_server(emulator: EmulatorState, waits: Waits) -> ServerFactory:
         transport: Literal["stdio", "http"] = "stdio",
         **settings: Any,
     ) -> ApillonServer:
-        return build_server(
+        return build_sandbox_server(
+            emulator,
             Settings(emulator=True, transport=transport, **settings),
-            sandbox_api(emulator, api_key=api_key, api_secret=api_secret, sleep=waits),
-            clock=lambda: emulator.clock.now().timestamp(),
+            api_key=api_key,
+            api_secret=api_secret,
             sleep=waits,
         )
 

@@ -19,10 +19,8 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import CallToolResult
 
-from apillon_mcp.backends import sandbox_api
-from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState, ManualClock
-from apillon_mcp.server import build_server
+from apillon_mcp.server import build_sandbox_server
 
 from support import text
 
@@ -82,16 +80,7 @@ def session() -> Iterator[Session]:
     emulator = EmulatorState(clock=ManualClock())
     emulator.set_credit_balance("5b2e8f14-3c7a-4d9e-8a61-f0b7c2d94e85", 10**9)
     function = emulator.create_function("target")
-
-    async def skip(seconds: float) -> None:
-        emulator.clock.advance(seconds)
-
-    server = build_server(
-        Settings(emulator=True),
-        sandbox_api(emulator, sleep=skip),
-        clock=lambda: emulator.clock.now().timestamp(),
-        sleep=skip,
-    )
+    server = build_sandbox_server(emulator)
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(Client(server)) as client:
         yield Session(portal, client, [function.function_uuid, "5b2e8f14-3c7a-4d9e-8a61-f0b7c2d94e85"])
 

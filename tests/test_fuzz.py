@@ -17,10 +17,8 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import CallToolResult
 
-from apillon_mcp.backends import sandbox_api
-from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState, JobStatus, ManualClock
-from apillon_mcp.server import build_server
+from apillon_mcp.server import build_sandbox_server
 from apillon_mcp.unixfs import file_cids
 
 from scripts import ECHO
@@ -103,16 +101,7 @@ def session() -> Iterator[Session]:
     emulator.store_file(function.bucket_uuid, "echo.js", ECHO.encode())
     job = emulator.create_job(function.function_uuid, "echo", file_cids(ECHO.encode()).v0)
     emulator.clock.advance(60)
-
-    async def skip(seconds: float) -> None:
-        emulator.clock.advance(seconds)
-
-    server = build_server(
-        Settings(emulator=True),
-        sandbox_api(emulator, sleep=skip),
-        clock=lambda: emulator.clock.now().timestamp(),
-        sleep=skip,
-    )
+    server = build_sandbox_server(emulator)
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(Client(server)) as client:
         yield Session(portal, client, emulator, [function.function_uuid, other.function_uuid], [job.job_uuid])
 

@@ -17,11 +17,10 @@ import pytest
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState
 from apillon_mcp.http_transport import http_app
-from apillon_mcp.server import build_server
+from apillon_mcp.server import build_sandbox_server
 from benchmarks.loopback import served
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,13 +80,7 @@ def serve(emulator: EmulatorState, host_page: Path, browser: Any) -> Callable[[]
     @asynccontextmanager
     async def serving(**overrides: Any) -> AsyncGenerator[str, None]:
         settings = Settings(emulator=True, transport="http", **overrides)
-
-        async def sleep(seconds: float) -> None:
-            emulator.clock.advance(seconds)
-
-        server = build_server(
-            settings, sandbox_api(emulator, sleep=sleep), clock=lambda: emulator.clock.now().timestamp(), sleep=sleep
-        )
+        server = build_sandbox_server(emulator, settings)
         async with served(with_host_page(http_app(server, settings), host_page)) as base:
             try:
                 yield base
