@@ -217,18 +217,18 @@ def _serve(args: argparse.Namespace) -> int:
     from apillon_mcp.tools import ToolSelectionError
 
     try:
-        if settings.transport == "http":
-            check_http_settings(settings)
+        # Checked before anything is opened or written: a refused configuration changes nothing.
+        http = check_http_settings(settings) if settings.transport == "http" else None
         connect, target = _connect(settings, args)
         server = build_server(settings, connect)
     except (ToolSelectionError, HttpConfigError) as error:
         raise UsageError(str(error)) from None
     mode = " read-only" if settings.read_only else ""
     logger.info("apillon-mcp %s%s over %s against %s", __version__, mode, settings.transport, target)
-    if settings.transport == "http":
+    if http is not None:
         from apillon_mcp.http_transport import serve_http
 
-        serve_http(server, settings)
+        serve_http(server, http)
     else:
         server.run("stdio")
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apillon_mcp.apillon import DEFAULT_API_URL
 from apillon_mcp.apillon.retry import RetryPolicy
+from apillon_mcp.loopback import is_loopback
 
 Names = Annotated[tuple[str, ...] | None, NoDecode]
 
@@ -116,11 +116,3 @@ class Settings(BaseSettings):
     def loopback_only(self) -> bool:
         return is_loopback(self.host)
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

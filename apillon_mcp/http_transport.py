@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import dataclass
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
@@ -26,7 +27,20 @@ class HttpConfigError(ValueError):
     """The HTTP settings are unsafe or inconsistent; the message says what to change."""
 
 
-def check_http_settings(settings: Settings) -> None:
+@dataclass(frozen=True)
+class HttpSettings:
+    """The settings of the HTTP transport, checked: only `check_http_settings` makes them, so that no app can be
+    built or served on settings that were not checked."""
+
+    host: str
+    port: int
+    token: str | None
+    """The bearer token clients must send; None only on a loopback address."""
+    security: TransportSecuritySettings
+
+
+def check_http_settings(settings: Settings) -> HttpSettings:
+    """The HTTP settings of `settings`, or `HttpConfigError` when they are unsafe or inconsistent."""
     if not settings.loopback_only and settings.http_token is None:
         raise HttpConfigError(
             f"refusing to serve MCP on {settings.host} without authentication: set APILLON_MCP_TOKEN to a long "
@@ -34,6 +48,8 @@ def check_http_settings(settings: Settings) -> None:
         )
     if settings.http_token is not None and len(settings.http_token.get_secret_value()) < 16:
         raise HttpConfigError("APILLON_MCP_TOKEN is too short: use at least 16 random characters.")
+    token = settings.http_token.get_secret_value() if settings.http_token is not None else None
+    return HttpSettings(settings.host, settings.port, token, transport_security(settings))
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -87,24 +103,22 @@ class BearerTokenGate:
         return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), self._token)
 
 
-def http_app(server: ApillonServer, settings: Settings) -> ASGIApp:
+def http_app(server: ApillonServer, http: HttpSettings) -> ASGIApp:
     """The ASGI app: stateless streamable HTTP (any replica can answer any request) behind the token gate."""
-    check_http_settings(settings)
     mcp_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
-        transport_security=transport_security(settings),
-        host=settings.host,
+        transport_security=http.security,
+        host=http.host,
     )
-    token = settings.http_token.get_secret_value() if settings.http_token is not None else None
-    return BearerTokenGate(mcp_app, token)
+    return BearerTokenGate(mcp_app, http.token)
 
 
-def serve_http(server: ApillonServer, settings: Settings) -> None:
+def serve_http(server: ApillonServer, http: HttpSettings) -> None:
     import uvicorn
 
-    app = http_app(server, settings)
-    auth = "bearer token required" if settings.http_token is not None else "no token (loopback only)"
-    logger.info("serving MCP at http://%s:%s%s (%s)", settings.host, settings.port, MCP_PATH, auth)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", lifespan="on")
+    app = http_app(server, http)
+    auth = "bearer token required" if http.token is not None else "no token (loopback only)"
+    logger.info("serving MCP at http://%s:%s%s (%s)", http.host, http.port, MCP_PATH, auth)
+    uvicorn.run(app, host=http.host, port=http.port, log_level="info", lifespan="on")

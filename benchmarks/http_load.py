@@ -17,7 +17,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from apillon_mcp.http_transport import MCP_PATH, http_app
+from apillon_mcp.http_transport import MCP_PATH, check_http_settings, http_app
 from benchmarks.harness import Sandbox, settings
 from benchmarks.loopback import served
 from benchmarks.profiles import Profile
@@ -70,7 +70,7 @@ async def run(profile: Profile) -> Outcome:
         for n in range(profile.http_calls)
     ]
     tally = Tally()
-    async with served(http_app(sandbox.server(config=config), config)) as base:
+    async with served(http_app(sandbox.server(config=config), check_http_settings(config))) as base:
         started = time.perf_counter()
         async with anyio.create_task_group() as group:
             for _ in range(profile.http_sessions):

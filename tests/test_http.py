@@ -35,7 +35,7 @@ def http_settings(**overrides: object) -> Settings:
 @asynccontextmanager
 async def running(emulator: EmulatorState, settings: Settings) -> AsyncGenerator[str, None]:
     server = build_server(settings, sandbox_api(emulator))
-    async with served(http_app(server, settings)) as base:
+    async with served(http_app(server, check_http_settings(settings))) as base:
         yield base
 
 
@@ -161,7 +161,7 @@ async def test_per_request_callers_share_no_cookies(emulator: EmulatorState) -> 
     mine = {"X-Apillon-Api-Key": DEFAULT_API_KEY, "X-Apillon-Api-Secret": DEFAULT_API_SECRET}
     theirs = {"X-Apillon-Api-Key": other_key, "X-Apillon-Api-Secret": other_secret}
     async with (
-        served(http_app(build_server(settings, connect_apillon), settings)) as base,
+        served(http_app(build_server(settings, connect_apillon), check_http_settings(settings))) as base,
         connect(base, mine) as me,
         connect(base, theirs) as them,
     ):
@@ -224,7 +224,8 @@ async def test_a_websocket_is_refused_before_anything_behind_the_gate_sees_it(
 
     await BearerTokenGate(behind, TOKEN)(websocket_scope(headers), receive, send)
     for settings in (http_settings(), http_settings(http_token=TOKEN)):
-        await http_app(build_server(settings, sandbox_api(emulator)), settings)(websocket_scope(headers), receive, send)
+        app = http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
+        await app(websocket_scope(headers), receive, send)
 
     assert reached == []
     assert [(m["type"], m["code"]) for m in sent] == [("websocket.close", 1008)] * 3

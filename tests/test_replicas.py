@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, JobStatus
-from apillon_mcp.http_transport import http_app
+from apillon_mcp.http_transport import check_http_settings, http_app
 from apillon_mcp.server import build_server
 from benchmarks.loopback import served
 
@@ -48,7 +48,7 @@ async def balanced(
                 emulator=True, transport="http", confirmation_key=key, per_request_credentials=per_request_credentials
             )
             server = build_server(settings, sandbox_api(emulator))
-            upstreams.append(await stack.enter_async_context(served(http_app(server, settings))))
+            upstreams.append(await stack.enter_async_context(served(http_app(server, check_http_settings(settings)))))
         proxy = RoundRobinProxy(upstreams)
         proxy.url = await stack.enter_async_context(served(proxy))
         yield proxy

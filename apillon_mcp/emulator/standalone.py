@@ -23,6 +23,7 @@ from apillon_mcp.emulator.app import create_emulator
 from apillon_mcp.emulator.host_guard import HostGuard, HostPolicy, host_name, origin_of
 from apillon_mcp.emulator.persistence import open_state
 from apillon_mcp.emulator.state import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState
+from apillon_mcp.loopback import is_loopback
 
 _BACKLOG = 128
 CONTROL_TOKEN_VARIABLE = "APILLON_EMULATOR_CONTROL_TOKEN"
@@ -173,16 +174,6 @@ def _policy(host: str, base_url: str | None, access: Access) -> HostPolicy:
 def _is_unspecified(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_unspecified
-    except ValueError:
-        return False
-
-
-def is_loopback(host: str) -> bool:
-    """`localhost` or a loopback IP address; host names are not resolved, so anything else counts as remote."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 

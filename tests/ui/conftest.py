@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState
-from apillon_mcp.http_transport import http_app
+from apillon_mcp.http_transport import check_http_settings, http_app
 from apillon_mcp.server import build_sandbox_server
 from benchmarks.loopback import served
 
@@ -81,7 +81,7 @@ def serve(emulator: EmulatorState, host_page: Path, browser: Any) -> Callable[[]
     async def serving(**overrides: Any) -> AsyncGenerator[str, None]:
         settings = Settings(emulator=True, transport="http", **overrides)
         server = build_sandbox_server(emulator, settings)
-        async with served(with_host_page(http_app(server, settings), host_page)) as base:
+        async with served(with_host_page(http_app(server, check_http_settings(settings)), host_page)) as base:
             try:
                 yield base
             finally:
