@@ -156,8 +156,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _setting_name(location: tuple[int | str, ...]) -> str:
     from apillon_mcp.config import Settings
 
-    field = str(location[0]) if location else ""
-    if field not in Settings.model_fields:
+    field = Settings.field_named(str(location[0])) if location else None
+    if field is None:
         return "a setting"
     flag = f" (--{field.replace('_', '-')})" if field in _FLAG_SETTINGS else ""
     return f"{Settings.variable(field)}{flag}"

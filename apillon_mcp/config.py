@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apillon_mcp.apillon import DEFAULT_API_URL
@@ -17,51 +17,39 @@ Names = Annotated[tuple[str, ...] | None, NoDecode]
 MIN_CONFIRMATION_KEY_BYTES = 16
 
 
-def _env(name: str, variable: str) -> Any:
-    return AliasChoices(name, variable)
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    api_key: SecretStr | None = Field(default=None, validation_alias=_env("api_key", "APILLON_API_KEY"))
-    api_secret: SecretStr | None = Field(default=None, validation_alias=_env("api_secret", "APILLON_API_SECRET"))
-    api_url: str = Field(default=DEFAULT_API_URL, validation_alias=_env("api_url", "APILLON_API_URL"))
-    emulator: bool = Field(default=False, validation_alias=_env("emulator", "APILLON_EMULATOR"))
-    emulator_state: Path | None = Field(default=None, validation_alias=_env("emulator_state", "APILLON_EMULATOR_STATE"))
-    read_only: bool = Field(default=False, validation_alias=_env("read_only", "APILLON_READ_ONLY"))
-    tools: Names = Field(default=None, validation_alias=_env("tools", "APILLON_TOOLS"))
-    transport: Literal["stdio", "http"] = Field(
-        default="stdio", validation_alias=_env("transport", "APILLON_MCP_TRANSPORT")
-    )
-    host: str = Field(default="127.0.0.1", validation_alias=_env("host", "APILLON_MCP_HOST"))
-    port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("port", "APILLON_MCP_PORT"))
-    http_token: SecretStr | None = Field(default=None, validation_alias=_env("http_token", "APILLON_MCP_TOKEN"))
-    allowed_hosts: Names = Field(default=None, validation_alias=_env("allowed_hosts", "APILLON_MCP_ALLOWED_HOSTS"))
-    per_request_credentials: bool = Field(
-        default=False, validation_alias=_env("per_request_credentials", "APILLON_MCP_PER_REQUEST_CREDENTIALS")
-    )
+    api_key: SecretStr | None = Field(default=None, validation_alias="APILLON_API_KEY")
+    api_secret: SecretStr | None = Field(default=None, validation_alias="APILLON_API_SECRET")
+    api_url: str = Field(default=DEFAULT_API_URL, validation_alias="APILLON_API_URL")
+    emulator: bool = Field(default=False, validation_alias="APILLON_EMULATOR")
+    emulator_state: Path | None = Field(default=None, validation_alias="APILLON_EMULATOR_STATE")
+    read_only: bool = Field(default=False, validation_alias="APILLON_READ_ONLY")
+    tools: Names = Field(default=None, validation_alias="APILLON_TOOLS")
+    transport: Literal["stdio", "http"] = Field(default="stdio", validation_alias="APILLON_MCP_TRANSPORT")
+    host: str = Field(default="127.0.0.1", validation_alias="APILLON_MCP_HOST")
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias="APILLON_MCP_PORT")
+    http_token: SecretStr | None = Field(default=None, validation_alias="APILLON_MCP_TOKEN")
+    allowed_hosts: Names = Field(default=None, validation_alias="APILLON_MCP_ALLOWED_HOSTS")
+    per_request_credentials: bool = Field(default=False, validation_alias="APILLON_MCP_PER_REQUEST_CREDENTIALS")
     elicitation_timeout_seconds: float = Field(
         default=300.0,
         gt=0,
         le=3600,
-        validation_alias=_env("elicitation_timeout_seconds", "APILLON_MCP_ELICITATION_TIMEOUT"),
+        validation_alias="APILLON_MCP_ELICITATION_TIMEOUT",
     )
-    retry_attempts: int = Field(
-        default=4, ge=1, le=10, validation_alias=_env("retry_attempts", "APILLON_MCP_RETRY_ATTEMPTS")
-    )
-    retry_max_seconds: float = Field(
-        default=20.0, ge=0, le=300, validation_alias=_env("retry_max_seconds", "APILLON_MCP_RETRY_MAX_SECONDS")
-    )
+    retry_attempts: int = Field(default=4, ge=1, le=10, validation_alias="APILLON_MCP_RETRY_ATTEMPTS")
+    retry_max_seconds: float = Field(default=20.0, ge=0, le=300, validation_alias="APILLON_MCP_RETRY_MAX_SECONDS")
     spending_cap_credits: int | None = Field(
         default=None,
         ge=0,
-        validation_alias=_env("spending_cap_credits", "APILLON_MCP_SPENDING_CAP"),
+        validation_alias="APILLON_MCP_SPENDING_CAP",
         description="Most credits this server process may spend on new jobs; unset: no cap of its own.",
     )
     confirmation_key: SecretStr | None = Field(
         default=None,
-        validation_alias=_env("confirmation_key", "APILLON_MCP_CONFIRMATION_KEY"),
+        validation_alias="APILLON_MCP_CONFIRMATION_KEY",
         description="HMAC key for confirmation tokens: the same on every replica. Random per process if unset.",
     )
 
@@ -94,8 +82,15 @@ class Settings(BaseSettings):
     def variable(cls, field: str) -> str:
         """The environment variable that sets `field`."""
         alias = cls.model_fields[field].validation_alias
-        assert isinstance(alias, AliasChoices)
-        return str(alias.choices[-1])
+        assert isinstance(alias, str)
+        return alias
+
+    @classmethod
+    def field_named(cls, name: str) -> str | None:
+        """The field `name` stands for: a field's own name, or its environment variable (as errors locate it)."""
+        if name in cls.model_fields:
+            return name
+        return next((field for field, info in cls.model_fields.items() if info.validation_alias == name), None)
 
     def missing_credentials(self) -> list[str]:
         """The credential variables still unset for using the live API on a key of this configuration's own."""
@@ -115,4 +110,3 @@ class Settings(BaseSettings):
     @property
     def loopback_only(self) -> bool:
         return is_loopback(self.host)
-
