@@ -44,6 +44,7 @@ _FACT_TAG_BYTES = 4
 _MAC_BYTES = 16
 _VERSION = 2
 MAX_FACTS = 64
+MIN_KEY_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ class ConfirmationGuard:
     """Issues and redeems confirmation tokens."""
 
     def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time, ttl: int = TOKEN_TTL_SECONDS) -> None:
-        if len(key) < 16:
-            raise ValueError("the confirmation key must be at least 16 bytes")
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"the confirmation key must be at least {MIN_KEY_BYTES} bytes")
         self._key = key
         self._clock = clock
         self._ttl = ttl
@@ -141,6 +142,12 @@ class ConfirmationGuard:
             raise TokenRefused("it was already used (each token is accepted once)")
         self._used[nonce] = expiry
         return Claim(tuple(blob[i : i + _FACT_TAG_BYTES] for i in range(_HEAD.size, len(blob), _FACT_TAG_BYTES)))
+
+    @property
+    def remembered(self) -> int:
+        """How many used tokens it remembers (to refuse them again): those not yet expired, so never more than one
+        five-minute lifetime's worth."""
+        return len(self._used)
 
     def changes(self, claim: Claim, effect: Effect) -> str:
         """What changed, in words, between the facts the token was issued for and `effect`; empty if nothing."""

@@ -12,6 +12,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from starlette.types import Message, Receive, Scope, Send
 
+from apillon_mcp import __version__
 from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
@@ -309,3 +310,65 @@ async def test_fifty_concurrent_calls_over_http_across_sessions(emulator: Emulat
 
     assert sorted(names) == sorted(f"h{s}-{n}" for s in range(5) for n in range(10))
     assert sorted(f.name for f in emulator.functions.values()) == sorted(names)
+
+
+async def post_tools_list(http: httpx2.AsyncClient, base: str, headers: dict[str, str]) -> httpx2.Response:
+    return await http.post(
+        f"{base}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"Accept": "application/json, text/event-stream", **headers},
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Host": "localhost:8000"}, 200),
+        ({"Host": "127.0.0.1"}, 200),
+        ({"Host": "[::1]:8000"}, 200),
+        ({"Origin": "http://localhost:8000"}, 200),
+        ({"Origin": "https://127.0.0.1"}, 200),
+        ({"Host": "192.0.2.10:8000"}, 200),
+        ({"Origin": "https://192.0.2.10"}, 200),
+        ({"Host": "192.0.2.11:8000"}, 421),
+        ({"Origin": "ftp://localhost"}, 403),
+        ({"Origin": "http://192.0.2.10.evil.example"}, 403),
+    ],
+)
+async def test_a_server_bound_to_an_address_accepts_that_address_and_localhost_only(
+    emulator: EmulatorState, headers: dict[str, str], status: int
+) -> None:
+    settings = http_settings(host="192.0.2.10", http_token=TOKEN)
+    async with running(emulator, settings) as base, httpx2.AsyncClient() as http:
+        response = await post_tools_list(http, base, {"Authorization": f"Bearer {TOKEN}", **headers})
+
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize("authorization", [f"Basic {TOKEN}", f"Token {TOKEN}", TOKEN, f"Bearer {TOKEN}x", "Bearer"])
+async def test_only_the_bearer_scheme_with_the_exact_token_is_let_in(
+    emulator: EmulatorState, authorization: str
+) -> None:
+    async with running(emulator, http_settings(http_token=TOKEN)) as base, httpx2.AsyncClient() as http:
+        refused = await post_tools_list(http, base, {"Authorization": authorization})
+        accepted = await post_tools_list(http, base, {"Authorization": f"bearer  {TOKEN}"})
+
+    assert refused.status_code == 401
+    assert accepted.status_code == 200
+
+
+async def test_health_is_one_complete_answer_even_where_a_token_is_required(emulator: EmulatorState) -> None:
+    """In process, so that a second response after the first would fail the request, not vanish in a log."""
+    settings = http_settings(http_token=TOKEN)
+    app = http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        response = await http.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": __version__}
+
+
+def test_localhost_in_any_case_is_loopback_and_needs_no_token() -> None:
+    assert check_http_settings(http_settings(host="LOCALHOST")).token is None
+    with pytest.raises(HttpConfigError):
+        check_http_settings(http_settings(host="localhost.example"))

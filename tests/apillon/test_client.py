@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from apillon_mcp.apillon import (
+    ApillonAPIError,
     ApillonAuthError,
     ApillonBadResponse,
     ApillonClient,
@@ -299,3 +300,29 @@ async def test_no_cookie_set_for_one_caller_goes_out_with_another_callers_reques
         await mine.list_cloud_functions()
 
     assert server.cookies_received == [None] * 5
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (400, {"code": 40000003, "message": "MISSING_AUTHORIZATION_HEADER"}, ApillonAuthError),
+        (400, {"code": 40000004, "message": "INVALID_AUTHORIZATION_HEADER"}, ApillonAuthError),
+        (400, {"code": 40000001, "message": "BAD_REQUEST"}, ApillonValidationError),
+        (401, {"code": 40100000, "message": "INVALID_API_KEY"}, ApillonAuthError),
+    ],
+)
+async def test_missing_or_malformed_credentials_are_an_auth_error_and_other_400s_a_refusal(
+    status: int, body: dict[str, Any], error: type[ApillonAPIError]
+) -> None:
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status, json={"id": "x", "path": request.url.path, **body})
+
+    async with open_client(
+        base_url="http://apillon", api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(answer)
+    ) as apillon:
+        with pytest.raises(ApillonAPIError) as raised:
+            await apillon.get_credit_balance()
+
+    assert type(raised.value) is error
+    assert str(raised.value) == f"HTTP {status}, code {body['code']}: {body['message']}"
+    assert raised.value.message == body["message"]

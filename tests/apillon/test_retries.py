@@ -261,3 +261,84 @@ async def test_over_a_real_socket_a_broken_answer_to_a_write_is_an_unknown_outco
     assert raised.value.outcome_unknown is True
     assert sleeps.seconds == []
     assert [f.name for f in emulator.functions.values()] == ["cut off"]
+
+
+async def test_an_http_date_retry_after_is_read_against_the_current_time(
+    emulator: EmulatorState, sleeps: Sleeps
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    app = create_emulator(emulator)
+
+    async def limited(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not sleeps.seconds:
+            when = format_datetime(datetime.now(UTC) + timedelta(seconds=5), usegmt=True).encode()
+            await send({"type": "http.response.start", "status": 503, "headers": [(b"retry-after", when)]})
+            await send({"type": "http.response.body", "body": b"later"})
+            return
+        await app(scope, receive, send)
+
+    async with client(emulator, sleeps, transport=SandboxTransport(app=limited)) as limited_client:
+        assert await limited_client.get_credit_balance() == 1000
+
+    (waited,) = sleeps.seconds
+    assert 3.0 < waited <= 5.0
+
+
+async def test_a_retry_after_longer_than_one_wait_but_within_the_budget_is_not_waited_for(
+    emulator: EmulatorState, sleeps: Sleeps
+) -> None:
+    """The server asks for 9 s: more than the longest single wait (8 s), less than the whole budget (20 s)."""
+
+    async def limited(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 503, "headers": [(b"retry-after", b"9")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async with client(emulator, sleeps, transport=SandboxTransport(app=limited)) as limited_client:
+        with pytest.raises(ApillonServerError) as raised:
+            await limited_client.get_credit_balance()
+
+    assert raised.value.status == 503
+    assert sleeps.seconds == []
+
+
+async def test_by_default_a_read_is_tried_four_times_with_growing_waits_within_twenty_seconds(
+    emulator: EmulatorState, sleeps: Sleeps
+) -> None:
+    emulator.faults.append(Fault(path="/project/credit", status=503, times=50))
+    async with open_client(
+        base_url="http://emulator",
+        api_key=DEFAULT_API_KEY,
+        api_secret=DEFAULT_API_SECRET,
+        user_agent="test",
+        transport=SandboxTransport(app=create_emulator(emulator)),
+        sleep=sleeps,
+    ) as apillon:
+        with pytest.raises(ApillonServerError):
+            await apillon.get_credit_balance()
+
+    assert emulator.faults[0].times == 50 - 4
+    first, second, third = sleeps.seconds
+    assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0 and 1.0 <= third <= 2.0
+
+
+async def test_by_default_a_long_outage_is_given_up_on_within_twenty_seconds_of_waits(
+    emulator: EmulatorState, sleeps: Sleeps
+) -> None:
+    """Each wait at most 8 s, all of them at most 20 s: ten tries allowed, the budget ends them first."""
+    emulator.faults.append(Fault(path="/project/credit", status=503, times=50))
+    async with open_client(
+        base_url="http://emulator",
+        api_key=DEFAULT_API_KEY,
+        api_secret=DEFAULT_API_SECRET,
+        user_agent="test",
+        transport=SandboxTransport(app=create_emulator(emulator)),
+        sleep=sleeps,
+        retry=RetryPolicy(attempts=10),
+    ) as apillon:
+        with pytest.raises(ApillonServerError):
+            await apillon.get_credit_balance()
+
+    assert max(sleeps.seconds) <= 8.0
+    assert 10.0 < sum(sleeps.seconds) <= 20.0

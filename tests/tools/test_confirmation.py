@@ -13,7 +13,7 @@ from mcp import Client
 from apillon_mcp.emulator import EmulatorState, JobStatus
 
 from conftest import ServerFactory
-from support import text
+from support import ALL_ROLES, text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.attacks]
 
@@ -361,3 +361,42 @@ async def test_a_token_from_before_a_restart_says_to_ask_again(make_server: Serv
     assert "this server restarted since it issued the token" in text(answer)
     assert "call " + case.tool + " again without confirmation_token" in text(answer)
     assert not case.done()
+
+
+SHARED_KEY = "k" * 32
+"""APILLON_MCP_CONFIRMATION_KEY of replicas that accept each other's tokens."""
+
+
+async def test_a_token_is_bound_to_the_api_key_it_was_issued_to(
+    make_server: ServerFactory, emulator: EmulatorState, case: Case
+) -> None:
+    """Two servers sharing the confirmation key, each on its own API key: a token serves only its own caller."""
+    other_key, other_secret = "3c9e1b7a-5d2f-4e8a-9b6c-1f0e2d3c4b5a", "0ther#Secret7"
+    emulator.add_api_key(other_key, other_secret, ALL_ROLES)
+    async with Client(make_server(confirmation_key=SHARED_KEY)) as own:
+        token = token_of(await own.call_tool(case.tool, case.arguments))
+
+    async with Client(
+        make_server(confirmation_key=SHARED_KEY, api_key=other_key, api_secret=other_secret)
+    ) as another_caller:
+        refused = await another_caller.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+
+    assert "issued for another call" in text(refused)
+    assert not case.done()
+    async with Client(make_server(confirmation_key=SHARED_KEY)) as same_caller_elsewhere:
+        accepted = await same_caller_elsewhere.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
+    assert not accepted.is_error, text(accepted)
+    assert case.done()
+
+
+async def test_a_token_lasts_five_minutes_to_the_second(mcp: Client, emulator: EmulatorState, case: Case) -> None:
+    late = token_of(await mcp.call_tool(case.tool, case.arguments))
+    in_time = token_of(await mcp.call_tool(case.tool, case.arguments))
+    emulator.clock.advance(299)
+
+    accepted = await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": in_time})
+    emulator.clock.advance(1)
+    expired = await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": late})
+
+    assert not accepted.is_error, text(accepted)
+    assert "expired" in text(expired)

@@ -128,3 +128,85 @@ async def test_variables_sent_as_a_json_string_are_accepted(mcp: Client, emulato
     await replace(mcp, function.function_uuid, '{"A": "1"}')
 
     assert emulator.functions[function.function_uuid].variables == [{"key": "A", "value": "1"}]
+
+
+async def test_up_to_100_variables_are_accepted_and_101_refused_with_nothing_changed(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    hundred = {f"V{n}": "x" for n in range(100)}
+
+    refused = await mcp.call_tool(
+        "set_cloud_function_environment",
+        {"function_uuid": function.function_uuid, "variables": {**hundred, "ONE_MORE": "x"}},
+    )
+    _, done = await replace(mcp, function.function_uuid, hundred)
+
+    assert refused.is_error and "at most 100 variables" in text(refused)
+    assert "now exactly 100 variables" in done
+    assert len(emulator.functions[function.function_uuid].variables or []) == 100
+
+
+async def test_a_name_of_255_characters_is_accepted_and_256_refused(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    refused = await mcp.call_tool(
+        "set_cloud_function_environment", {"function_uuid": function.function_uuid, "variables": {"N" * 256: "x"}}
+    )
+    _, done = await replace(mcp, function.function_uuid, {"N" * 255: "x"})
+
+    assert refused.is_error and "1 to 255 characters" in text(refused)
+    assert "now exactly 1 variable" in done
+
+
+async def test_the_key_value_list_apillon_uses_is_accepted_too(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    _, done = await replace(
+        mcp, function.function_uuid, [{"key": "API_URL", "value": "https://x.example"}, {"key": "MODE", "value": "a"}]
+    )
+
+    assert 'now exactly 2 variables: "API_URL", "MODE"' in done
+    assert emulator.functions[function.function_uuid].variables == [
+        {"key": "API_URL", "value": "https://x.example"},
+        {"key": "MODE", "value": "a"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        [{"key": "A", "value": "1", "extra": "no"}],
+        [{"key": "A"}],
+        [{"name": "A", "value": "1"}],
+        [["A", "1"]],
+        "A=1",
+    ],
+    ids=["extra-field", "no-value", "other-names", "pairs", "text"],
+)
+async def test_any_other_shape_is_refused_with_nothing_changed(
+    mcp: Client, emulator: EmulatorState, variables: object
+) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "set_cloud_function_environment", {"function_uuid": function.function_uuid, "variables": variables}
+    )
+
+    assert answer.is_error
+    assert "variables must be an object mapping each NAME to its value" in text(answer)
+    assert emulator.functions[function.function_uuid].variables is None
+
+
+async def test_the_advertised_schema_of_variables_states_the_limits(mcp: Client) -> None:
+    listed = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+    variables = listed["set_cloud_function_environment"].input_schema["properties"]["variables"]
+
+    assert variables == {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 100,
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 4096},
+        "propertyNames": {"minLength": 1, "maxLength": 255},
+        "description": "The COMPLETE set, {NAME: value}; at most about 4 KiB of JSON. Values are never shown back.",
+    }

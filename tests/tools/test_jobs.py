@@ -262,3 +262,20 @@ async def test_delete_needs_exactly_one_way_to_name_jobs(
     assert answer.is_error
     assert "exactly one of job_uuid" in text(answer)
     assert emulator.requests == []
+
+
+async def test_a_balance_that_cannot_be_read_does_not_stop_a_job_and_is_said(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    emulator.faults.append(Fault(path="/project/credit", method="GET", status=503, times=8))
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0}
+    )
+
+    created = data(answer)
+    assert created["job"]["name"] == "v1"
+    assert created["credits_spent"] is None and created["credit_balance"] is None
+    assert "Job creation spends credits (the balance could not be read)." in text(answer)
+    assert len(emulator.jobs) == 1
