@@ -1,4 +1,4 @@
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
 import pytest
@@ -8,6 +8,8 @@ from apillon_mcp.config import Settings
 from apillon_mcp.context import ApillonServer
 from apillon_mcp.emulator import EmulatorState, ManualClock
 from apillon_mcp.server import build_sandbox_server
+
+from support import ServerFactory, Waits
 
 
 @pytest.fixture
@@ -19,21 +21,6 @@ def anyio_backend() -> str:
 def emulator() -> EmulatorState:
     """The emulated Apillon, on a clock that moves only when a test advances it."""
     return EmulatorState(clock=ManualClock())
-
-
-ServerFactory = Callable[..., ApillonServer]
-
-
-class Waits:
-    """The server's and the client's sleeps, in order: each advances the emulator clock instead of waiting."""
-
-    def __init__(self, emulator: EmulatorState) -> None:
-        self._emulator = emulator
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        self._emulator.clock.advance(seconds)
 
 
 @pytest.fixture

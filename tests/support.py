@@ -2,6 +2,7 @@
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apillon_mcp.context import ApillonServer
 from apillon_mcp.emulator import EmulatorState, Role, Service
 
 ALL_ROLES = [(role, service) for role in Role for service in (Service.COMPUTING, Service.STORAGE)]
+
+HELLO_WORLD_CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+"""The CIDv0 of a file holding `hello world\n`: any valid script CID, where the script's bytes do not matter."""
+
+ServerFactory = Callable[..., ApillonServer]
+"""The `make_server` fixture: builds the MCP server against the test's emulator (see conftest)."""
+
+
+class Waits:
+    """The server's and the client's sleeps, in order: each advances the emulator clock instead of waiting."""
+
+    def __init__(self, emulator: EmulatorState) -> None:
+        self._emulator = emulator
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        self._emulator.clock.advance(seconds)
 
 
 def text(answer: CallToolResult) -> str:

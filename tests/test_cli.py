@@ -21,8 +21,8 @@ from mcp.client.streamable_http import streamable_http_client
 from apillon_mcp.__main__ import main
 from apillon_mcp.demo import run_demo
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
-from benchmarks.loopback import served
 
+from loopback import served
 from support import data, text
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("APILLON_")}

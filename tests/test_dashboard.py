@@ -16,11 +16,10 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from apillon_mcp.dashboard import DASHBOARD_URI, apps_for, dashboard_html
 from apillon_mcp.emulator import EmulatorState
 
-from conftest import ServerFactory
+from support import HELLO_WORLD_CID, ServerFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 UI = ROOT / "ui"
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 APPS_HOST = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 
 
@@ -95,7 +94,7 @@ async def test_hosts_without_apps_read_the_same_results_as_hosts_with_them(
     make_server: ServerFactory, emulator: EmulatorState
 ) -> None:
     function = emulator.create_function("Prices", "ETH prices")
-    emulator.create_job(function.function_uuid, "v1", CID)
+    emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
     calls = [("list_cloud_functions", {}), ("get_cloud_function", {"function_uuid": function.function_uuid})]
 
     async with Client(make_server()) as plain, Client(make_server(), extensions=[APPS_HOST]) as apps:

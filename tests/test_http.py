@@ -19,8 +19,8 @@ from apillon_mcp.config import Settings
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from apillon_mcp.http_transport import BearerTokenGate, HttpConfigError, check_http_settings, http_app
 from apillon_mcp.server import build_server
-from benchmarks.loopback import served
 
+from loopback import served
 from scripts import ECHO
 from support import ALL_ROLES, SetsCookies, data, text
 

@@ -10,12 +10,10 @@ from mcp.types import CallToolResult
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus
 
-from conftest import ServerFactory
-from support import data, text
+from support import HELLO_WORLD_CID, ServerFactory, data, text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.load]
 
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
 
 async def concurrently(calls: list[Callable[[], Awaitable[CallToolResult]]]) -> list[CallToolResult]:
@@ -43,7 +41,7 @@ async def test_fifty_concurrent_calls_in_one_session(mcp: Client, emulator: Emul
         calling(
             mcp,
             "create_cloud_function_job",
-            {"function_uuid": function.function_uuid, "name": f"j{n}", "script_cid": CID},
+            {"function_uuid": function.function_uuid, "name": f"j{n}", "script_cid": HELLO_WORLD_CID},
         )
         for n in range(20)
     ]
@@ -82,7 +80,7 @@ async def test_concurrent_sessions_each_get_their_own_answers(
 
 async def test_concurrent_confirmed_deletions_each_act_once(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("many")
-    jobs = [emulator.create_job(function.function_uuid, f"j{n}", CID) for n in range(10)]
+    jobs = [emulator.create_job(function.function_uuid, f"j{n}", HELLO_WORLD_CID) for n in range(10)]
     firsts = await concurrently([calling(mcp, "delete_cloud_function_job", {"job_uuid": j.job_uuid}) for j in jobs])
     tokens = [text(a).split('confirmation_token="')[1].split('"')[0] for a in firsts]
 

@@ -25,13 +25,12 @@ from apillon_mcp.config import Settings
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, JobStatus
 from apillon_mcp.http_transport import check_http_settings, http_app
 from apillon_mcp.server import build_server
-from benchmarks.loopback import served
 
-from support import ALL_ROLES, Forwarded, RoundRobinProxy, text
+from loopback import served
+from support import ALL_ROLES, HELLO_WORLD_CID, Forwarded, RoundRobinProxy, text
 
 pytestmark = pytest.mark.anyio
 
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 SHARED_KEY = "one-key-for-every-replica-0123456789"
 TOKEN = re.compile(r'confirmation_token="([^"]+)"')
 
@@ -56,7 +55,7 @@ async def balanced(
 
 def live_job(emulator: EmulatorState) -> str:
     function = emulator.create_function("svc")
-    job = emulator.create_job(function.function_uuid, "live", CID)
+    job = emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
     return job.job_uuid
 

@@ -25,11 +25,10 @@ from apillon_mcp.apillon import (
 from apillon_mcp.apillon.retry import NO_RETRIES
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
 
-from support import ALL_ROLES, SetsCookies, add_key_without
+from support import ALL_ROLES, HELLO_WORLD_CID, SetsCookies, add_key_without
 
 pytestmark = pytest.mark.anyio
 
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 BASE = "http://emulator"
 
 
@@ -63,7 +62,7 @@ async def inject(emulator: EmulatorState, **fault: Any) -> None:
 
 async def test_a_function_round_trips_through_create_get_and_list(apillon: ApillonClient) -> None:
     created = await apillon.create_cloud_function("fn", "desc")
-    job = await apillon.create_job(created.function_uuid, name="v1", script_cid=CID, slots=0)
+    job = await apillon.create_job(created.function_uuid, name="v1", script_cid=HELLO_WORLD_CID, slots=0)
     fetched = await apillon.get_cloud_function(created.function_uuid)
     listing = await apillon.list_cloud_functions(search="f")
 
@@ -77,7 +76,7 @@ async def test_a_function_round_trips_through_create_get_and_list(apillon: Apill
 
 async def test_deleted_jobs_are_fetched_only_when_asked_for(apillon: ApillonClient) -> None:
     function = await apillon.create_cloud_function("fn")
-    job = await apillon.create_job(function.function_uuid, name="v1", script_cid=CID)
+    job = await apillon.create_job(function.function_uuid, name="v1", script_cid=HELLO_WORLD_CID)
     deleted = await apillon.delete_job(job.job_uuid)
 
     live = await apillon.get_cloud_function(function.function_uuid)
@@ -213,7 +212,7 @@ async def test_too_few_credits_is_the_services_unhandled_error(apillon: ApillonC
     emulator.set_credit_balance(function.project_uuid or "", 0)
 
     with pytest.raises(ApillonServerError) as raised:
-        await apillon.create_job(function.function_uuid, name="v1", script_cid=CID)
+        await apillon.create_job(function.function_uuid, name="v1", script_cid=HELLO_WORLD_CID)
 
     assert (raised.value.status, raised.value.code) == (500, 500001)
     assert raised.value.message == "Error calling internal service!"

@@ -13,7 +13,8 @@ from apillon_mcp.apillon.retry import RetryPolicy, retry_after_seconds
 from apillon_mcp.backends import SandboxTransport
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from apillon_mcp.emulator.faults import Fault
-from benchmarks.loopback import served
+
+from loopback import served
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

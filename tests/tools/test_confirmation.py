@@ -6,18 +6,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import mcp.types as types
 import pytest
 from mcp import Client
 
 from apillon_mcp.emulator import EmulatorState, JobStatus
 
-from conftest import ServerFactory
-from support import ALL_ROLES, text
+from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.attacks]
 
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 TOKEN = re.compile(r'confirmation_token="([^"]+)"')
 
 
@@ -31,8 +30,8 @@ class Case:
 
 def deletion(emulator: EmulatorState) -> Case:
     function = emulator.create_function("svc")
-    job = emulator.create_job(function.function_uuid, "live", CID)
-    spare = emulator.create_job(function.function_uuid, "spare", CID)
+    job = emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
+    spare = emulator.create_job(function.function_uuid, "spare", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
     return Case(
         tool="delete_cloud_function_job",
@@ -47,7 +46,7 @@ def deletion(emulator: EmulatorState) -> Case:
 
 def replacement(emulator: EmulatorState) -> Case:
     function = emulator.create_function("svc")
-    emulator.create_job(function.function_uuid, "live", CID)
+    emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
     variables = {"API_URL": "https://example.org", "API_TOKEN": "s3cr3t-value"}
     return Case(
@@ -177,7 +176,7 @@ async def test_a_token_from_another_server_is_refused(make_server: ServerFactory
 
 async def test_a_change_of_state_since_the_token_asks_again(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("svc")
-    job = emulator.create_job(function.function_uuid, "pending", CID)
+    job = emulator.create_job(function.function_uuid, "pending", HELLO_WORLD_CID)
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
     assert "has not started serving yet" in text(first)
     emulator.clock.advance(60)  # within the token's life the job reaches MATCHED and serves the gateway
@@ -274,13 +273,21 @@ def actions(emulator: EmulatorState, case: Case) -> int:
 async def test_two_calls_racing_on_one_token_act_once(mcp: Client, emulator: EmulatorState, case: Case) -> None:
     token = token_of(await mcp.call_tool(case.tool, case.arguments))
     answers: list[types.CallToolResult] = []
+    ready = 0
+    go = anyio.Event()
 
     async def use() -> None:
+        nonlocal ready
+        ready += 1
+        await go.wait()  # the barrier: every call is sent in the same turn of the event loop
         answers.append(await mcp.call_tool(case.tool, {**case.arguments, "confirmation_token": token}))
 
     async with anyio.create_task_group() as group:
         for _ in range(5):
             group.start_soon(use)
+        while ready < 5:
+            await anyio.lowlevel.checkpoint()
+        go.set()
 
     assert sorted(answer.is_error for answer in answers) == [False, True, True, True, True]
     assert actions(emulator, case) == 1
@@ -308,10 +315,27 @@ async def test_a_client_that_never_answers_the_form_is_given_up_on(
 async def test_on_the_modern_protocol_an_unanswered_form_leaves_nothing_waiting(
     make_server: ServerFactory, emulator: EmulatorState, case: Case
 ) -> None:
-    async with Client(make_server(), mode="auto", elicitation_callback=never_answering) as client:
-        with anyio.move_on_after(0.5):
-            await client.call_tool(case.tool, case.arguments)
+    """From 2026-07-28 on the question travels in the call's result: the server has answered, and only the client
+    waits for the user. The older path, asked on this protocol, could not show the form at all."""
+    questions: list[types.ElicitRequestParams] = []
+    asked = anyio.Event()
 
+    async def shows_the_form_and_never_answers(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        questions.append(params)
+        asked.set()
+        return await never_answering(context, params)
+
+    async with (
+        Client(make_server(), mode="auto", elicitation_callback=shows_the_form_and_never_answers) as client,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(client.call_tool, case.tool, case.arguments)
+        with anyio.fail_after(10):
+            await asked.wait()
+        group.cancel_scope.cancel()
+
+    (question,) = questions
+    assert question.message.endswith("Go ahead?") and "cannot" in question.message
     assert actions(emulator, case) == 0 and not case.done()
 
 
@@ -332,7 +356,7 @@ async def test_a_change_while_the_form_is_open_is_not_acted_on(
 ) -> None:
     """On the older protocol the form is answered mid-call: the user may take minutes, and a job may match."""
     function = emulator.create_function("svc")
-    job = emulator.create_job(function.function_uuid, "pending", CID)
+    job = emulator.create_job(function.function_uuid, "pending", HELLO_WORLD_CID)
 
     async def accept_a_minute_later(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         assert "has not started serving yet" in params.message

@@ -8,9 +8,8 @@ from apillon_mcp.emulator import EmulatorState, JobStatus, Role, Service
 from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.unixfs import file_cids
 
-from conftest import ServerFactory
 from scripts import ECHO
-from support import add_key_without, data, text
+from support import ServerFactory, add_key_without, data, text
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,10 @@ from mcp import Client
 
 from apillon_mcp.emulator import EmulatorState, Role, Service
 
-from conftest import ServerFactory
-from support import add_key_without, text
+from support import HELLO_WORLD_CID, ServerFactory, add_key_without, text
 
 pytestmark = pytest.mark.anyio
 
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 SECRET_VALUE = "sk-live-4f9a1c77e2"
 
 
@@ -31,7 +29,7 @@ async def test_replacing_stores_exactly_the_new_set_and_never_shows_values(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     function = emulator.create_function("fn")
-    emulator.create_job(function.function_uuid, "live", CID)
+    emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
 
     await replace(mcp, function.function_uuid, {"OLD": "gone"})
@@ -89,7 +87,7 @@ async def test_replacing_after_the_active_job_was_deleted_says_the_values_were_s
     mcp: Client, emulator: EmulatorState
 ) -> None:
     function = emulator.create_function("fn")
-    job = emulator.create_job(function.function_uuid, "live", CID)
+    job = emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
     emulator.delete_job(job.job_uuid, project_uuid=function.project_uuid)
 

@@ -6,13 +6,11 @@ from mcp import Client
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus
 from apillon_mcp.emulator.faults import Fault
 
-from conftest import ServerFactory, Waits
 from scripts import ECHO
-from support import data, text
+from support import HELLO_WORLD_CID, ServerFactory, Waits, data, text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
-CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
 
 def token_of(answer_text: str) -> str:
@@ -61,7 +59,8 @@ async def test_create_job_with_a_timed_out_answer_charges_once_and_says_how_to_c
     emulator.faults.append(Fault(path=f"/cloud-functions/{function.function_uuid}/jobs", method="POST", kind="reset"))
 
     answer = await mcp.call_tool(
-        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID}
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
     )
 
     assert "Outcome unknown" in text(answer)
@@ -82,7 +81,7 @@ async def test_a_gateway_error_in_front_of_a_write_is_an_unknown_outcome(mcp: Cl
 
 async def test_delete_with_a_lost_answer_deletes_once(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("fn")
-    job = emulator.create_job(function.function_uuid, "v1", CID)
+    job = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
     first = text(await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid}))
     emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{job.job_uuid}", method="DELETE", kind="reset"))
 

@@ -5,8 +5,7 @@ from mcp import Client
 
 from apillon_mcp.emulator import EmulatorState, Role, Service
 
-from conftest import ServerFactory
-from support import add_key_without, data, text
+from support import HELLO_WORLD_CID, ServerFactory, add_key_without, data, text
 
 pytestmark = pytest.mark.anyio
 
@@ -86,9 +85,9 @@ async def test_get_cloud_function_without_jobs_says_the_gateway_does_not_answer_
 
 async def test_get_cloud_function_names_the_job_that_serves_the_gateway(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("served")
-    old = emulator.create_job(function.function_uuid, "v1", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    old = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
-    new = emulator.create_job(function.function_uuid, "v2", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    new = emulator.create_job(function.function_uuid, "v2", HELLO_WORLD_CID)
 
     deploying = data(await mcp.call_tool("get_cloud_function", {"function_uuid": function.function_uuid}))
     emulator.clock.advance(3600)
@@ -112,10 +111,10 @@ async def test_get_cloud_function_finds_the_active_job_beyond_the_requested_page
     mcp: Client, emulator: EmulatorState
 ) -> None:
     function = emulator.create_function("many jobs")
-    active = emulator.create_job(function.function_uuid, "first", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    active = emulator.create_job(function.function_uuid, "first", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
     for n in range(3):
-        emulator.create_job(function.function_uuid, f"later-{n}", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+        emulator.create_job(function.function_uuid, f"later-{n}", HELLO_WORLD_CID)
 
     answer = await mcp.call_tool(
         "get_cloud_function", {"function_uuid": function.function_uuid, "jobs_page": 2, "jobs_limit": 2}
@@ -130,7 +129,7 @@ async def test_get_cloud_function_finds_the_active_job_beyond_the_requested_page
 
 async def test_get_cloud_function_warns_when_the_active_job_was_deleted(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("orphaned")
-    job = emulator.create_job(function.function_uuid, "only", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    job = emulator.create_job(function.function_uuid, "only", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
     emulator.delete_job(job.job_uuid, project_uuid=function.project_uuid)
 

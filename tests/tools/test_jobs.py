@@ -8,12 +8,10 @@ from mcp import Client
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
 from apillon_mcp.emulator.faults import Fault
 
-from conftest import ServerFactory
-from support import add_key_without, data, text
+from support import HELLO_WORLD_CID, ServerFactory, add_key_without, data, text
 
 pytestmark = pytest.mark.anyio
 
-CID_V0 = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 CID_V1 = "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby"
 
 
@@ -24,12 +22,12 @@ async def test_create_job_reports_the_credits_it_spent_and_the_balance_after(
 
     answer = await mcp.call_tool(
         "create_cloud_function_job",
-        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0, "slots": 2},
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID, "slots": 2},
     )
 
     created = data(answer)
     job = created["job"]
-    assert (job["name"], job["status"], job["slots"], job["script_cid"]) == ("v1", "DEPLOYING", 2, CID_V0)
+    assert (job["name"], job["status"], job["slots"], job["script_cid"]) == ("v1", "DEPLOYING", 2, HELLO_WORLD_CID)
     assert emulator.jobs[job["job_uuid"]].function_uuid == function.function_uuid
     assert (created["credits_spent"], created["credit_balance"]) == (100, 900)
     assert emulator.credit_balance(DEFAULT_PROJECT_UUID) == 900
@@ -46,7 +44,7 @@ async def test_a_cid_v1_is_stored_as_cid_v0(mcp: Client, emulator: EmulatorState
         "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V1}
     )
 
-    assert data(answer)["job"]["script_cid"] == CID_V0
+    assert data(answer)["job"]["script_cid"] == HELLO_WORLD_CID
 
 
 async def test_too_few_credits_is_explained_and_nothing_is_created(mcp: Client, emulator: EmulatorState) -> None:
@@ -54,7 +52,8 @@ async def test_too_few_credits_is_explained_and_nothing_is_created(mcp: Client, 
     emulator.set_credit_balance(DEFAULT_PROJECT_UUID, 99)
 
     answer = await mcp.call_tool(
-        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0}
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
     )
 
     assert answer.is_error
@@ -71,11 +70,11 @@ async def test_too_few_credits_is_explained_and_nothing_is_created(mcp: Client, 
     [
         {"name": "v1", "script_cid": "not-a-cid"},
         {"name": "v1", "script_cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"},
-        {"name": "v1", "script_cid": CID_V0, "slots": 11},
-        {"name": "v1", "script_cid": CID_V0, "slots": -1},
-        {"name": "", "script_cid": CID_V0},
-        {"name": "n" * 256, "script_cid": CID_V0},
-        {"script_cid": CID_V0},
+        {"name": "v1", "script_cid": HELLO_WORLD_CID, "slots": 11},
+        {"name": "v1", "script_cid": HELLO_WORLD_CID, "slots": -1},
+        {"name": "", "script_cid": HELLO_WORLD_CID},
+        {"name": "n" * 256, "script_cid": HELLO_WORLD_CID},
+        {"script_cid": HELLO_WORLD_CID},
     ],
 )
 async def test_bad_job_arguments_are_refused_before_any_request(
@@ -91,7 +90,7 @@ async def test_bad_job_arguments_are_refused_before_any_request(
 
 async def test_create_job_on_an_unknown_function_spends_nothing(mcp: Client, emulator: EmulatorState) -> None:
     answer = await mcp.call_tool(
-        "create_cloud_function_job", {"function_uuid": str(uuid4()), "name": "v1", "script_cid": CID_V0}
+        "create_cloud_function_job", {"function_uuid": str(uuid4()), "name": "v1", "script_cid": HELLO_WORLD_CID}
     )
 
     assert answer.is_error
@@ -107,7 +106,8 @@ async def test_create_job_without_write_permission_names_the_permission(
 
     async with Client(make_server(api_key=key, api_secret=secret)) as client:
         answer = await client.call_tool(
-            "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0}
+            "create_cloud_function_job",
+            {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
         )
 
     assert "lacks the Write permission for Computing (KEY_WRITE)" in text(answer)
@@ -116,7 +116,7 @@ async def test_create_job_without_write_permission_names_the_permission(
 
 async def test_deleting_a_deploying_job_says_it_cancels_the_deployment(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("fn")
-    job = emulator.create_job(function.function_uuid, "new", CID_V0)
+    job = emulator.create_job(function.function_uuid, "new", HELLO_WORLD_CID)
 
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
 
@@ -126,7 +126,7 @@ async def test_deleting_a_deploying_job_says_it_cancels_the_deployment(mcp: Clie
 
 async def test_deleting_the_serving_job_warns_that_the_gateway_stops(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("fn")
-    job = emulator.create_job(function.function_uuid, "live", CID_V0)
+    job = emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
 
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
@@ -144,9 +144,9 @@ async def test_deleting_the_serving_job_warns_that_the_gateway_stops(mcp: Client
 
 async def test_deleting_an_inactive_job_says_it_serves_nothing(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("fn")
-    old = emulator.create_job(function.function_uuid, "old", CID_V0)
+    old = emulator.create_job(function.function_uuid, "old", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
-    emulator.create_job(function.function_uuid, "new", CID_V0)
+    emulator.create_job(function.function_uuid, "new", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
 
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": old.job_uuid})
@@ -167,7 +167,7 @@ async def test_deleting_an_unknown_job_is_refused_without_a_token(mcp: Client, e
 
 async def test_a_job_of_an_older_function_is_found_for_deletion(mcp: Client, emulator: EmulatorState) -> None:
     target = emulator.create_function("first")
-    job = emulator.create_job(target.function_uuid, "deep", CID_V0)
+    job = emulator.create_job(target.function_uuid, "deep", HELLO_WORLD_CID)
     for n in range(150):
         emulator.create_function(f"later-{n}")
 
@@ -182,9 +182,9 @@ def jobs_of(emulator: EmulatorState, count: int) -> tuple[str, list[str], str]:
     function = emulator.create_function("busy")
     old = []
     for n in range(count):
-        old.append(emulator.create_job(function.function_uuid, f"old-{n}", CID_V0).job_uuid)
+        old.append(emulator.create_job(function.function_uuid, f"old-{n}", HELLO_WORLD_CID).job_uuid)
         emulator.clock.advance(60)
-    serving = emulator.create_job(function.function_uuid, "live", CID_V0).job_uuid
+    serving = emulator.create_job(function.function_uuid, "live", HELLO_WORLD_CID).job_uuid
     emulator.clock.advance(60)
     return function.function_uuid, old, serving
 
@@ -271,7 +271,8 @@ async def test_a_balance_that_cannot_be_read_does_not_stop_a_job_and_is_said(
     emulator.faults.append(Fault(path="/project/credit", method="GET", status=503, times=8))
 
     answer = await mcp.call_tool(
-        "create_cloud_function_job", {"function_uuid": function.function_uuid, "name": "v1", "script_cid": CID_V0}
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
     )
 
     created = data(answer)

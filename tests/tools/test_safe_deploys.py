@@ -12,9 +12,8 @@ from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus
 from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.unixfs import file_cids
 
-from conftest import ServerFactory
 from scripts import ECHO, saying
-from support import data, text
+from support import ServerFactory, data, text
 
 pytestmark = [
     pytest.mark.anyio,

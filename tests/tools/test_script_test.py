@@ -9,9 +9,8 @@ from mcp import Client
 
 from apillon_mcp.emulator import EmulatorState
 
-from conftest import ServerFactory
 from scripts import ECHO, saying
-from support import data, text
+from support import ServerFactory, data, text
 
 pytestmark = [
     pytest.mark.anyio,

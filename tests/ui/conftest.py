@@ -21,7 +21,8 @@ from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState
 from apillon_mcp.http_transport import check_http_settings, http_app
 from apillon_mcp.server import build_sandbox_server
-from benchmarks.loopback import served
+
+from loopback import served
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = ROOT / "ui"

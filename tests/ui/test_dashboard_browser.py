@@ -15,7 +15,7 @@ from apillon_mcp.emulator import DEFAULT_API_SECRET, EmulatorState
 from apillon_mcp.emulator.faults import Fault
 
 from scripts import ECHO, saying
-from support import data, text
+from support import HELLO_WORLD_CID, data, text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.ui]
 
@@ -220,7 +220,7 @@ async def test_on_a_read_only_server_the_view_stops_offering_what_the_server_can
     mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
 ) -> None:
     function = emulator.create_function("Price feed")
-    job = emulator.create_job(function.function_uuid, "v1", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    job = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
 
     async with serve(read_only=True) as base:
         host = await HostPage.open(
