@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_EXECUTE, COMPUTING_READ
-from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked, ask_user, consent_refusal
+from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.annotations import DESTRUCTIVE
 from apillon_mcp.tools.arguments import ConfirmationToken, FunctionUuid
+from apillon_mcp.tools.consent import ConsentRequest
 from apillon_mcp.tools.errors import surface_api_errors
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.text import plural
@@ -112,13 +113,20 @@ async def describe_environment_replacement(ctx: ToolContext, function_uuid: UUID
     )
 
 
+def _replacement(ctx: ToolContext, function_uuid: UUID, variables: Any) -> ConsentRequest:
+    parsed = parse_variables(variables)
+    return ConsentRequest(
+        "set_cloud_function_environment",
+        {"function_uuid": str(function_uuid), "variables": parsed},
+        lambda: describe_environment_replacement(ctx, function_uuid, parsed),
+    )
+
+
 @surface_api_errors
 async def _ask_before_replacing(
     function_uuid: UUID, variables: Any, ctx: ToolContext
 ) -> Elicit[ConfirmForm] | NotAsked | Answered:
-    parsed = parse_variables(variables)
-    timeout = app_state(ctx).elicitation_timeout
-    return await ask_user(ctx, lambda: describe_environment_replacement(ctx, function_uuid, parsed), timeout=timeout)
+    return await _replacement(ctx, function_uuid, variables).ask(ctx)
 
 
 async def set_cloud_function_environment(
@@ -131,14 +139,7 @@ async def set_cloud_function_environment(
     """Replace ALL of a function's environment variables (no merge; values cannot be read back, so pass the
     complete set). Asks the user to confirm. Scripts read _STD_.env["NAME"]."""
     parsed = parse_variables(variables)
-    refusal = await consent_refusal(
-        consent,
-        guard=app_state(ctx).guard,
-        tool="set_cloud_function_environment",
-        arguments={"function_uuid": str(function_uuid), "variables": parsed, "key": apillon(ctx).key_id},
-        token=confirmation_token,
-        describe=lambda: describe_environment_replacement(ctx, function_uuid, parsed),
-    )
+    refusal = await _replacement(ctx, function_uuid, parsed).refusal(ctx, consent, confirmation_token)
     if refusal is not None:
         return refusal
     function = await apillon(ctx).set_environment(str(function_uuid), parsed)

@@ -16,11 +16,12 @@ from pydantic import BaseModel, Field
 from apillon_mcp.apillon import ApillonClient, ApillonError, CloudFunction, Job, JobStatus
 from apillon_mcp.apillon.lookup import gateway_job
 from apillon_mcp.apillon.permissions import COMPUTING_READ, COMPUTING_WRITE
-from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked, ask_user, consent_refusal
+from apillon_mcp.confirm import Answered, ConfirmForm, Effect, Fact, NotAsked
 from apillon_mcp.context import ToolContext, apillon, app_state
 from apillon_mcp.tools.annotations import CREATE, DESTRUCTIVE
 from apillon_mcp.tools.argument_errors import ArgumentHelp
 from apillon_mcp.tools.arguments import ConfirmationToken, FunctionUuid, JobName, ScriptCid, Slots
+from apillon_mcp.tools.consent import ConsentRequest
 from apillon_mcp.tools.credits import CHECK_FOR_NEW_JOB, create_paid_job, require_funds
 from apillon_mcp.tools.errors import explain, surface_api_errors
 from apillon_mcp.tools.handover import ServingJob, serving_before, takeover_sentence
@@ -198,13 +199,17 @@ async def describe_job_deletion(ctx: ToolContext, targets: list[str]) -> Effect:
     return Effect(description=" ".join(sentences).replace(" \n", "\n"), facts=tuple(t.fact() for t in located))
 
 
+def _deletion(ctx: ToolContext, targets: list[str]) -> ConsentRequest:
+    return ConsentRequest(
+        "delete_cloud_function_job", {"job_uuids": targets}, lambda: describe_job_deletion(ctx, targets)
+    )
+
+
 @surface_api_errors
 async def _ask_before_deleting(
     job_uuid: UUID | None, job_uuids: list[UUID] | None, ctx: ToolContext
 ) -> Elicit[ConfirmForm] | NotAsked | Answered:
-    targets = _targets(job_uuid, job_uuids)
-    timeout = app_state(ctx).elicitation_timeout
-    return await ask_user(ctx, lambda: describe_job_deletion(ctx, targets), timeout=timeout)
+    return await _deletion(ctx, _targets(job_uuid, job_uuids)).ask(ctx)
 
 
 async def delete_cloud_function_job(
@@ -221,14 +226,7 @@ async def delete_cloud_function_job(
     """Delete jobs in any state, with one confirmation for all of them. Irreversible: asks the user to confirm.
     Deleting the job serving the gateway stops the gateway until another job is MATCHED."""
     targets = _targets(job_uuid, job_uuids)
-    refusal = await consent_refusal(
-        consent,
-        guard=app_state(ctx).guard,
-        tool="delete_cloud_function_job",
-        arguments={"job_uuids": targets, "key": apillon(ctx).key_id},
-        token=confirmation_token,
-        describe=lambda: describe_job_deletion(ctx, targets),
-    )
+    refusal = await _deletion(ctx, targets).refusal(ctx, consent, confirmation_token)
     if refusal is not None:
         return refusal
     client = apillon(ctx)
