@@ -1,5 +1,6 @@
 """The tool surface the design fixes: names, arguments, annotations, schemas, instructions."""
 
+import json
 from typing import Any
 
 import pytest
@@ -112,3 +113,12 @@ async def test_the_script_contract_is_a_readable_markdown_resource(mcp: Client) 
     assert "registerPayloadHandler" in body and "_STD_.env" in body and "29 seconds" in body
     deploy = next(t for t in (await mcp.list_tools()).tools if t.name == "deploy_cloud_function_script")
     assert "apillon://docs/script-contract" in (deploy.description or "")
+
+
+async def test_output_schemas_are_compact_like_input_schemas(mcp: Client) -> None:
+    """No `title` (the field name again), no `default: null`: the tool list is read on every turn."""
+    listed = (await mcp.list_tools()).tools
+    schemas = json.dumps([tool.output_schema for tool in listed])
+
+    assert all(tool.output_schema for tool in listed)
+    assert '"title"' not in schemas and '"default": null' not in schemas

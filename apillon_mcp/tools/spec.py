@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mcp.server.mcpserver import Context
@@ -53,8 +54,6 @@ class ToolSpec:
             meta={"ui": {"resourceUri": self.view}} if self.view else None,
         )
         tool.parameters = compact_schema(tool.parameters)
-        if tool.fn_metadata.output_schema is not None:
-            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
         return tool
 
 
@@ -64,6 +63,12 @@ class ExplainedArgumentsTool(Tool):
     Arguments it does not take are ignored, as the SDK does (some clients add their own), but never silently: the
     answer ends with a note naming them, so that a misspelt `limt=5` does not pass for `limit=5`.
     """
+
+    @cached_property
+    def output_schema(self) -> dict[str, Any] | None:
+        """The output schema the SDK derives, as compact as the input schema: the tool list shows both."""
+        derived = self.fn_metadata.output_schema
+        return compact_schema(derived) if derived is not None else None
 
     async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
         unknown = unknown_arguments(arguments, self.parameters)
