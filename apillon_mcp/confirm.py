@@ -36,7 +36,7 @@ from mcp.types.version import is_version_at_least
 from pydantic import BaseModel, Field, StrictBool
 
 TOKEN_TTL_SECONDS = 300
-_HEARTBEAT_SECONDS = 15
+HEARTBEAT_SECONDS = 15.0
 _IN_BAND_ELICITATION = "2026-07-28"
 _TOKEN_PREFIX = "ct2."
 _HEAD = struct.Struct(">BI8s8sB")  # version, expiry (unix s), nonce, call tag, number of facts
@@ -213,7 +213,11 @@ class Answered:
 
 
 async def ask_user(
-    ctx: Context[Any, Any], describe: Callable[[], Awaitable[Effect]], *, timeout: float
+    ctx: Context[Any, Any],
+    describe: Callable[[], Awaitable[Effect]],
+    *,
+    timeout: float,
+    heartbeat: float = HEARTBEAT_SECONDS,
 ) -> Elicit[ConfirmForm] | NotAsked | Answered:
     """The body of a consent resolver: a form elicitation when the client can show one.
 
@@ -228,22 +232,22 @@ async def ask_user(
     if ctx.protocol_version is not None and is_version_at_least(ctx.protocol_version, _IN_BAND_ELICITATION):
         return Elicit(message, ConfirmForm)
     with anyio.move_on_after(timeout):
-        async with anyio.create_task_group() as heartbeat:
-            heartbeat.start_soon(_keep_alive, ctx)
+        async with anyio.create_task_group() as beats:
+            beats.start_soon(_keep_alive, ctx, heartbeat)
             try:
                 outcome = await ctx.elicit(message, ConfirmForm)
             except (MCPError, ValueError) as error:
                 return Answered(None, failure=f"the client could not show the confirmation ({error})")
             finally:
-                heartbeat.cancel_scope.cancel()
+                beats.cancel_scope.cancel()
         return Answered(outcome, shown=effect)
     return Answered(None, failure=f"the user did not answer the confirmation within {timeout:.0f} s")
 
 
-async def _keep_alive(ctx: Context[Any, Any]) -> None:
+async def _keep_alive(ctx: Context[Any, Any], every: float) -> None:
     beat = 0
     while True:
-        await anyio.sleep(_HEARTBEAT_SECONDS)
+        await anyio.sleep(every)
         beat += 1
         await ctx.report_progress(beat, None, "Waiting for the user to confirm.")
 

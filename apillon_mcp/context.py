@@ -48,6 +48,8 @@ class AppState:
     sleep: Callable[[float], Awaitable[None]]
     elicitation_timeout: float
     """Longest wait for the user's answer to a confirmation asked mid-call (handshake-era connections)."""
+    heartbeat: float
+    """Seconds between the progress notifications sent while such an answer is awaited."""
     local_files: bool
     """The server runs on the user's machine (stdio), so tools may read files the user names."""
     spending: SpendingLedger

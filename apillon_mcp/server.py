@@ -15,7 +15,7 @@ from apillon_mcp.apillon import Connect
 from apillon_mcp.apillon.lookup import JobLocator
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
-from apillon_mcp.confirm import ConfirmationGuard
+from apillon_mcp.confirm import HEARTBEAT_SECONDS, ConfirmationGuard
 from apillon_mcp.context import ApillonServer, AppState, Sandbox
 from apillon_mcp.form_replies import OneUsePerReply
 from apillon_mcp.instructions import instructions_for
@@ -33,8 +33,10 @@ def build_server(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    heartbeat: float = HEARTBEAT_SECONDS,
 ) -> ApillonServer:
-    """An MCP server with the tools `settings` select; `clock` and `sleep` time confirmation tokens and waits.
+    """An MCP server with the tools `settings` select; `clock` and `sleep` time confirmation tokens and waits,
+    `heartbeat` the progress notifications that keep a client waiting for the user's answer to a form.
 
     Raises `ToolSelectionError` when the selection names unknown tools.
     """
@@ -56,6 +58,7 @@ def build_server(
                 clock=clock,
                 sleep=sleep,
                 elicitation_timeout=settings.elicitation_timeout_seconds,
+                heartbeat=heartbeat,
                 local_files=settings.transport == "stdio",
                 spending=spending,
                 sandbox=sandbox,
@@ -90,6 +93,7 @@ def build_sandbox_server(
     api_key: str | None = None,
     api_secret: str | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    heartbeat: float = HEARTBEAT_SECONDS,
 ) -> ApillonServer:
     """A server against an in-process emulator that runs on the emulator's clock: confirmation tokens expire by it,
     and every wait (a deploy's, a retry's) advances it instead of sleeping, so that minutes pass at once.
@@ -106,4 +110,5 @@ def build_sandbox_server(
         connect or sandbox_api(emulator, api_key=api_key, api_secret=api_secret, sleep=wait),
         clock=lambda: emulator.clock.now().timestamp(),
         sleep=wait,
+        heartbeat=heartbeat,
     )

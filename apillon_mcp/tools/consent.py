@@ -26,7 +26,8 @@ class ConsentRequest:
 
     async def ask(self, ctx: ToolContext) -> Elicit[ConfirmForm] | NotAsked | Answered:
         """The tool's resolver: a form when the client can show one, else the token path."""
-        return await ask_user(ctx, self.describe, timeout=app_state(ctx).elicitation_timeout)
+        state = app_state(ctx)
+        return await ask_user(ctx, self.describe, timeout=state.elicitation_timeout, heartbeat=state.heartbeat)
 
     async def refusal(
         self, ctx: ToolContext, answer: ElicitationResult[Any], token: str | None

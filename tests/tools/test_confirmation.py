@@ -11,7 +11,9 @@ import mcp.types as types
 import pytest
 from mcp import Client
 
+from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState, JobStatus
+from apillon_mcp.server import build_sandbox_server
 
 from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, text
 
@@ -424,3 +426,40 @@ async def test_a_token_lasts_five_minutes_to_the_second(mcp: Client, emulator: E
 
     assert not accepted.is_error, text(accepted)
     assert "expired" in text(expired)
+
+
+async def test_the_same_variables_in_another_order_are_the_same_call(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("svc")
+    arguments = {"function_uuid": function.function_uuid, "variables": {"A": "1", "B": "2"}}
+    token = token_of(await mcp.call_tool("set_cloud_function_environment", arguments))
+
+    reordered = {**arguments, "variables": {"B": "2", "A": "1"}, "confirmation_token": token}
+    answer = await mcp.call_tool("set_cloud_function_environment", reordered)
+
+    assert not answer.is_error, text(answer)
+
+
+async def test_while_the_user_reads_the_form_progress_keeps_the_call_alive(
+    emulator: EmulatorState, case: Case
+) -> None:
+    """On the older protocol the form is answered mid-call: a heartbeat of progress notifications meanwhile."""
+    beats: list[tuple[float, str | None]] = []
+    two_beats = anyio.Event()
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        beats.append((done, message))
+        if len(beats) == 2:
+            two_beats.set()
+
+    async def accept_after_two_beats(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        with anyio.fail_after(10):
+            await two_beats.wait()
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    server = build_sandbox_server(emulator, Settings(emulator=True), heartbeat=0.001)
+    async with Client(server, mode="legacy", elicitation_callback=accept_after_two_beats) as client:
+        answer = await client.call_tool(case.tool, case.arguments, progress_callback=progress)
+
+    assert not answer.is_error, text(answer)
+    assert beats[:2] == [(1, "Waiting for the user to confirm."), (2, "Waiting for the user to confirm.")]
+    assert case.done()
