@@ -463,3 +463,17 @@ async def test_while_the_user_reads_the_form_progress_keeps_the_call_alive(
     assert not answer.is_error, text(answer)
     assert beats[:2] == [(1, "Waiting for the user to confirm."), (2, "Waiting for the user to confirm.")]
     assert case.done()
+
+
+async def test_a_client_that_fails_to_show_the_form_changes_nothing(
+    make_server: ServerFactory, emulator: EmulatorState, case: Case
+) -> None:
+    async def cannot_show(context: Any, params: types.ElicitRequestParams) -> types.ErrorData:
+        return types.ErrorData(code=types.INTERNAL_ERROR, message="no window to show it in")
+
+    async with Client(make_server(), mode="legacy", elicitation_callback=cannot_show) as client:
+        answer = await client.call_tool(case.tool, case.arguments)
+
+    assert answer.is_error
+    assert text(answer).startswith("Not done: the client could not show the confirmation")
+    assert actions(emulator, case) == 0 and not case.done()

@@ -65,12 +65,14 @@ def test_a_change_of_what_the_effect_is_about_is_named_whole() -> None:
     )
 
 
-def test_an_effect_rests_on_at_most_64_facts() -> None:
+def test_a_token_for_any_number_of_facts_up_to_64_is_accepted() -> None:
+    """Each length of token, whatever padding its encoding leaves out, from an effect on nothing to 64 jobs."""
     guard = ConfirmationGuard(b"k" * 32)
     many = tuple(Fact(f"job {n}", "serving") for n in range(64))
 
-    token = guard.issue("delete", {}, Effect("", many))
-    assert len(guard.redeem("delete", {}, token).fact_tags) == 64
+    for count in range(65):
+        token = guard.issue("delete", {"jobs": count}, Effect("", many[:count]))
+        assert len(guard.redeem("delete", {"jobs": count}, token).fact_tags) == count
     with pytest.raises(ValueError, match="at most 64 facts"):
         guard.issue("delete", {}, Effect("", (*many, Fact("one more", "serving"))))
 
@@ -142,3 +144,13 @@ def test_a_form_is_shown_only_to_clients_that_declare_form_elicitation(
     client = SimpleNamespace(client_capabilities=types.ClientCapabilities(elicitation=elicitation))
 
     assert can_elicit(client) is form  # type: ignore[arg-type]
+
+
+def test_facts_of_another_number_than_the_token_was_issued_for_are_a_change_of_subjects() -> None:
+    guard = ConfirmationGuard(b"k" * 32)
+    claim = guard.redeem("delete", {}, guard.issue("delete", {}, EFFECT))
+    now = Effect("", (Fact("job v1", "serving"), Fact("job v2", "serving")))
+
+    assert guard.changes(claim, now) == "what it acts on is not the same any more: job v1: serving; job v2: serving"
+    assert guard.changes(claim, EFFECT) == ""
+    assert guard.changes(claim, Effect("", (Fact("job v1", "deleted"),))) == "job v1 is now deleted"
