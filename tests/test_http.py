@@ -372,3 +372,24 @@ def test_localhost_in_any_case_is_loopback_and_needs_no_token() -> None:
     assert check_http_settings(http_settings(host="LOCALHOST")).token is None
     with pytest.raises(HttpConfigError):
         check_http_settings(http_settings(host="localhost.example"))
+
+
+@pytest.mark.parametrize("bound", ["0.0.0.0", "::"])
+@pytest.mark.parametrize(
+    ("host", "status"), [("localhost:8000", 200), ("0.0.0.0:8000", 421), ("[::]:8000", 421), ("mcp.example.org", 200)]
+)
+async def test_a_server_on_every_address_accepts_loopback_and_configured_names_not_the_wildcard(
+    emulator: EmulatorState, bound: str, host: str, status: int
+) -> None:
+    """A browser may send a page's requests for 0.0.0.0 to this machine: the wildcard is no name of the server."""
+    settings = http_settings(host=bound, http_token=TOKEN, allowed_hosts=("mcp.example.org",))
+    async with running(emulator, settings) as base, httpx2.AsyncClient() as http:
+        response = await post_tools_list(http, base, {"Authorization": f"Bearer {TOKEN}", "Host": host})
+
+    assert response.status_code == status
+
+
+def test_a_token_of_16_characters_is_long_enough_and_15_is_not() -> None:
+    assert check_http_settings(http_settings(host="0.0.0.0", http_token="t" * 16)).token == "t" * 16
+    with pytest.raises(HttpConfigError, match="too short"):
+        check_http_settings(http_settings(host="0.0.0.0", http_token="t" * 15))
