@@ -196,7 +196,8 @@ async def describe_job_deletion(ctx: ToolContext, targets: list[str]) -> Effect:
         sentences.append("\n")
     spent_on = "the job" if len(located) == 1 else "the jobs"
     sentences.append(f"This cannot be undone, and the credits spent on {spent_on} are not refunded.")
-    return Effect(description=" ".join(sentences).replace(" \n", "\n"), facts=tuple(t.fact() for t in located))
+    description = " ".join(sentences).replace(" \n", "\n").replace("\n ", "\n")
+    return Effect(description=description, facts=tuple(t.fact() for t in located))
 
 
 def _deletion(ctx: ToolContext, targets: list[str]) -> ConsentRequest:

@@ -280,3 +280,105 @@ async def test_a_balance_that_cannot_be_read_does_not_stop_a_job_and_is_said(
     assert created["credits_spent"] is None and created["credit_balance"] is None
     assert "Job creation spends credits (the balance could not be read)." in text(answer)
     assert len(emulator.jobs) == 1
+
+
+def token_in(answer: types.CallToolResult) -> str:
+    return text(answer).split('confirmation_token="')[1].split('"')[0]
+
+
+async def test_one_job_is_described_by_name_status_and_function(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    job = emulator.create_job(function.function_uuid, "new", HELLO_WORLD_CID)
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": [job.job_uuid]})
+
+    assert text(first).startswith(
+        f'Confirmation required: Delete job "new" (uuid={job.job_uuid}, DEPLOYING) of cloud function "fn" '
+        f"(uuid={function.function_uuid}). It has not started serving yet; deleting it cancels its deployment. This "
+        "cannot be undone, and the credits spent on the job are not refunded.\n"
+    )
+
+
+async def test_several_jobs_are_listed_one_per_line_before_what_cannot_be_undone(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    _, old, _ = jobs_of(emulator, 2)
+
+    first = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old})
+
+    lines = text(first).splitlines()
+    assert lines[0] == "Confirmation required: Delete these 2 jobs:"
+    assert lines[1].startswith(f'- job "old-0" uuid={old[0]} (INACTIVE) of function "busy": It is INACTIVE')
+    assert lines[2].startswith(f'- job "old-1" uuid={old[1]} (INACTIVE)')
+    assert lines[3] == "This cannot be undone, and the credits spent on the jobs are not refunded."
+
+
+async def test_a_serving_job_that_went_inactive_since_the_token_is_described_again(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    job = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
+    emulator.clock.advance(3600)
+    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid}))
+    emulator.create_job(function.function_uuid, "v2", HELLO_WORLD_CID)
+    emulator.clock.advance(120)  # v2 reaches MATCHED within the token's life; v1 goes INACTIVE
+
+    answer = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid, "confirmation_token": token})
+
+    assert text(answer).startswith(
+        "Confirmation required: The situation changed since that token was issued: "
+        f'job "v1" uuid={job.job_uuid} is now INACTIVE, serving nothing.'
+    )
+    assert emulator.jobs[job.job_uuid].job_status == JobStatus.INACTIVE
+
+
+async def test_when_the_first_deletion_fails_the_error_is_the_answer_and_nothing_is_deleted(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    _, old, _ = jobs_of(emulator, 2)
+    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old}))
+    emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{old[0]}", method="DELETE", status=503))
+
+    answer = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
+
+    assert answer.is_error
+    assert "HTTP 503" in text(answer)
+    assert [emulator.jobs[uuid].job_status for uuid in old] == [JobStatus.INACTIVE, JobStatus.INACTIVE]
+
+
+async def test_a_later_deletion_with_an_unknown_outcome_says_how_to_check(mcp: Client, emulator: EmulatorState) -> None:
+    _, old, _ = jobs_of(emulator, 2)
+    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old}))
+    emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{old[1]}", method="DELETE", kind="reset"))
+
+    done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
+
+    (lost,) = data(done)["not_deleted"]
+    assert lost["job_uuid"] == old[1]
+    assert "Check get_cloud_function: a job no longer listed was deleted" in lost["reason"]
+    assert f'- "old-0" uuid={old[0]} of function uuid=' in text(done)
+
+
+async def test_a_new_job_on_a_serving_function_says_which_job_it_replaces(mcp: Client, emulator: EmulatorState) -> None:
+    waited_on, queued_on = emulator.create_function("waited"), emulator.create_function("queued")
+    live = {
+        function.function_uuid: emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
+        for function in (waited_on, queued_on)
+    }
+    emulator.clock.advance(3600)
+
+    queued = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": queued_on.function_uuid, "name": "v2", "script_cid": HELLO_WORLD_CID},
+    )
+    waited = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": waited_on.function_uuid, "name": "v2", "script_cid": HELLO_WORLD_CID, "wait": True},
+    )
+
+    before = live[queued_on.function_uuid].job_uuid
+    assert f'Until it reaches MATCHED, job "v1" uuid={before} (CID {HELLO_WORLD_CID}) keeps serving' in text(queued)
+    assert data(queued)["job"]["serves_gateway"] is False
+    assert data(waited)["outcome"] == "matched"
+    assert data(waited)["job"]["serves_gateway"] is True
+    assert f'It took over the gateway from job "v1" uuid={live[waited_on.function_uuid].job_uuid}' in text(waited)
