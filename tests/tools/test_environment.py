@@ -4,7 +4,7 @@ from uuid import uuid4
 import pytest
 from mcp import Client
 
-from apillon_mcp.emulator import EmulatorState, Role, Service
+from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, Role, Service
 
 from support import HELLO_WORLD_CID, ServerFactory, add_key_without, text
 
@@ -208,3 +208,95 @@ async def test_the_advertised_schema_of_variables_states_the_limits(mcp: Client)
         "propertyNames": {"minLength": 1, "maxLength": 255},
         "description": "The COMPLETE set, {NAME: value}; at most about 4 KiB of JSON. Values are never shown back.",
     }
+
+
+async def test_variables_of_4096_bytes_of_json_are_accepted_and_4097_refused(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    overhead = len('[{"key": "A", "value": ""}]')
+
+    refused = await mcp.call_tool(
+        "set_cloud_function_environment",
+        {"function_uuid": function.function_uuid, "variables": {"A": "x" * (4097 - overhead)}},
+    )
+    _, done = await replace(mcp, function.function_uuid, {"A": "x" * (4096 - overhead)})
+
+    assert refused.is_error and "take 4097 bytes as JSON" in text(refused)
+    assert "now exactly 1 variable" in done
+
+
+@pytest.mark.parametrize("variables", ["", [["key", "value"]]], ids=["empty-text", "list-of-pairs-named-like-keys"])
+async def test_a_list_that_is_not_of_key_value_objects_is_refused_as_a_shape(
+    mcp: Client, emulator: EmulatorState, variables: object
+) -> None:
+    function = emulator.create_function("fn")
+
+    answer = await mcp.call_tool(
+        "set_cloud_function_environment", {"function_uuid": function.function_uuid, "variables": variables}
+    )
+
+    assert answer.is_error
+    assert text(answer).startswith(
+        "Error executing tool set_cloud_function_environment: variables must be an object mapping each NAME"
+    )
+
+
+async def test_a_token_for_one_function_does_not_replace_another_functions_variables(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    first, second = emulator.create_function("a"), emulator.create_function("b")
+    variables = {"MODE": "live"}
+    answer = await mcp.call_tool(
+        "set_cloud_function_environment", {"function_uuid": first.function_uuid, "variables": variables}
+    )
+
+    other = await mcp.call_tool(
+        "set_cloud_function_environment",
+        {"function_uuid": second.function_uuid, "variables": variables, "confirmation_token": token_of(text(answer))},
+    )
+
+    assert "issued for another call" in text(other)
+    assert emulator.functions[second.function_uuid].variables is None
+
+
+async def test_the_effect_says_who_receives_the_values_in_each_situation(mcp: Client, emulator: EmulatorState) -> None:
+    never = emulator.create_function("never served")
+    orphaned = emulator.create_function("orphaned")
+    job = emulator.create_job(orphaned.function_uuid, "gone", HELLO_WORLD_CID)
+    emulator.clock.advance(3600)
+    emulator.delete_job(job.job_uuid, project_uuid=DEFAULT_PROJECT_UUID)
+
+    def asking(function_uuid: str) -> dict[str, object]:
+        return {"function_uuid": function_uuid, "variables": {"A": "1"}}
+
+    unserved = text(await mcp.call_tool("set_cloud_function_environment", asking(never.function_uuid)))
+    deleted = text(await mcp.call_tool("set_cloud_function_environment", asking(orphaned.function_uuid)))
+
+    assert "No job serves the function yet; jobs receive the variables when they reach MATCHED." in unserved
+    assert "was deleted" not in unserved
+    assert "Its active job was deleted: Apillon saves the variables but answers JOB_NOT_FOUND" in deleted
+    assert "No job serves the function yet" not in deleted
+
+
+async def test_a_replacement_made_meanwhile_by_another_call_asks_again(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    await replace(mcp, function.function_uuid, {"FIRST": "1"})
+    arguments = {"function_uuid": function.function_uuid, "variables": {"MINE": "1"}}
+    mine = token_of(text(await mcp.call_tool("set_cloud_function_environment", arguments)))
+    emulator.clock.advance(10)
+    await replace(mcp, function.function_uuid, {"THEIRS": "1"})
+
+    answer = await mcp.call_tool("set_cloud_function_environment", {**arguments, "confirmation_token": mine})
+
+    assert text(answer).startswith("Confirmation required: The situation changed since that token was issued")
+    assert emulator.functions[function.function_uuid].variables == [{"key": "THEIRS", "value": "1"}]
+
+
+async def test_in_the_sandbox_the_answer_says_where_the_values_are_kept(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+
+    _, done = await replace(mcp, function.function_uuid, {"A": "1"})
+
+    assert "The offline sandbox keeps the values in plain text in its state file" in done
+    assert "Apillon stores them encrypted; they cannot be read back." not in done
