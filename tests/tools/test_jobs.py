@@ -1,6 +1,8 @@
 from typing import Any
 from uuid import uuid4
 
+import anyio
+import anyio.lowlevel
 import mcp.types as types
 import pytest
 from mcp import Client
@@ -382,3 +384,164 @@ async def test_a_new_job_on_a_serving_function_says_which_job_it_replaces(mcp: C
     assert data(waited)["outcome"] == "matched"
     assert data(waited)["job"]["serves_gateway"] is True
     assert f'It took over the gateway from job "v1" uuid={live[waited_on.function_uuid].job_uuid}' in text(waited)
+
+
+async def test_a_balance_of_exactly_one_job_pays_for_it(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("fn")
+    emulator.set_credit_balance(DEFAULT_PROJECT_UUID, 100)
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
+    )
+
+    assert data(answer)["credit_balance"] == 0 and data(answer)["credits_spent"] == 100
+
+
+async def test_a_balance_read_only_after_the_job_is_shown_without_a_spent_figure(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    emulator.faults.append(Fault(path="/project/credit", method="GET", status=503, times=4))
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
+    )
+
+    assert data(answer)["credits_spent"] is None and data(answer)["credit_balance"] == 900
+    assert "Job creation spends credits; balance now 900." in text(answer)
+
+
+INTERNAL = {"code": 500001, "message": "Error calling internal service!", "path": "/", "timestamp": "t"}
+
+
+@pytest.mark.parametrize(
+    ("balance", "readable", "said"),
+    [
+        (100, True, "The balance is 100 credits, enough for a job, so Apillon most likely could not convert"),
+        (99, True, "too few credits: the project has 99 and a job costs 100"),
+        (1000, False, "Nothing was created or charged. Apillon most likely could not convert"),
+    ],
+    ids=["exactly-enough", "one-short", "unreadable"],
+)
+async def test_a_job_apillon_refuses_with_500001_is_explained_by_the_balance_read_again(
+    mcp: Client, emulator: EmulatorState, balance: int, readable: bool, said: str
+) -> None:
+    function = emulator.create_function("fn")
+    emulator.set_credit_balance(DEFAULT_PROJECT_UUID, balance)
+    # The check before creating cannot read the balance (else it would refuse a short one itself).
+    emulator.faults.append(Fault(path="/project/credit", method="GET", status=503, times=4 if readable else 8))
+    emulator.faults.append(
+        Fault(path=f"/cloud-functions/{function.function_uuid}/jobs", method="POST", status=500, body=INTERNAL)
+    )
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID},
+    )
+
+    assert answer.is_error
+    assert said in text(answer)
+
+
+async def test_a_job_that_certainly_failed_does_not_count_against_the_spending_cap(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    emulator.faults.append(
+        Fault(path=f"/cloud-functions/{function.function_uuid}/jobs", method="POST", status=422, times=1)
+    )
+    arguments = {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID}
+    async with Client(make_server(spending_cap_credits=100)) as client:
+        failed = await client.call_tool("create_cloud_function_job", arguments)
+        created = await client.call_tool("create_cloud_function_job", arguments)
+
+    assert failed.is_error
+    assert data(created)["job"]["name"] == "v1"
+
+
+async def test_a_job_whose_creation_may_have_happened_counts_against_the_spending_cap(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    emulator.faults.append(Fault(path=f"/cloud-functions/{function.function_uuid}/jobs", method="POST", kind="reset"))
+    arguments = {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID}
+    async with Client(make_server(spending_cap_credits=100)) as client:
+        unknown = await client.call_tool("create_cloud_function_job", arguments)
+        refused = await client.call_tool("create_cloud_function_job", arguments)
+
+    assert "Outcome unknown" in text(unknown)
+    assert refused.is_error and "spending cap is 100 credits" in text(refused)
+
+
+async def test_two_jobs_racing_for_the_last_credits_under_the_cap_create_one(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    answers: list[types.CallToolResult] = []
+    go = anyio.Event()
+    async with Client(make_server(spending_cap_credits=100)) as client:
+
+        async def create(name: str) -> None:
+            await go.wait()
+            arguments = {"function_uuid": function.function_uuid, "name": name, "script_cid": HELLO_WORLD_CID}
+            answers.append(await client.call_tool("create_cloud_function_job", arguments))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(create, "a")
+            group.start_soon(create, "b")
+            await anyio.lowlevel.checkpoint()
+            go.set()
+
+    assert sorted(answer.is_error for answer in answers) == [False, True]
+    assert len(emulator.jobs) == 1
+    assert any("Refused before anything was created or charged" in text(a) for a in answers if a.is_error)
+
+
+async def test_deleting_jobs_of_two_functions_says_which_served_each_gateway(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    first_uuid, first_old, first_serving = jobs_of(emulator, 1)
+    _, second_old, _ = jobs_of(emulator, 1)
+    targets = [first_serving, first_old[0], second_old[0]]
+    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": targets}))
+
+    done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": targets, "confirmation_token": token})
+
+    served = {job["job_uuid"]: job["served_gateway"] for job in data(done)["deleted"]}
+    assert served == {first_serving: True, first_old[0]: False, second_old[0]: False}
+    assert f"A deleted job served the gateway of function uuid={first_uuid}" in text(done)
+    assert "NOT deleted" not in text(done)
+
+
+async def test_the_rollback_of_a_job_with_a_255_character_name_keeps_within_the_limit(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    emulator.create_job(function.function_uuid, "x" * 255, HELLO_WORLD_CID)
+    emulator.clock.advance(3600)
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v2", "script_cid": HELLO_WORLD_CID},
+    )
+
+    rollback = data(answer)["replaces"]["rollback"]
+    assert f'name="{"x" * 244} (rollback)"' in rollback
+
+
+async def test_a_new_job_of_an_old_function_among_hundreds_is_waited_for_until_it_serves(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    """The wait finds the job again by the function it was created on, not by scanning the newest functions."""
+    oldest = emulator.create_function("oldest")
+    for n in range(220):
+        emulator.create_function(f"later-{n}")
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": oldest.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID, "wait": True},
+    )
+
+    assert data(answer)["outcome"] == "matched"
