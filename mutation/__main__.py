@@ -89,7 +89,7 @@ def _files(patterns: Iterable[str]) -> list[str]:
         path = ROOT / pattern
         if path.is_dir():
             found.extend(p.relative_to(ROOT).as_posix() for p in sorted(path.rglob("*.py")))
-        else:
+        elif path.exists():
             found.append(pattern)
     return found
 
