@@ -325,3 +325,18 @@ async def test_missing_or_malformed_credentials_are_an_auth_error_and_other_400s
     assert type(raised.value) is error
     assert str(raised.value) == f"HTTP {status}, code {body['code']}: {body['message']}"
     assert raised.value.message == body["message"]
+
+
+@pytest.mark.parametrize(("size", "truncated"), [(1024 * 1024, False), (1024 * 1024 + 1, True)])
+async def test_a_gateway_reply_is_read_up_to_one_mebibyte(size: int, truncated: bool) -> None:
+    def gateway(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"x" * size)
+
+    async with open_client(
+        base_url="http://apillon", api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(gateway)
+    ) as apillon:
+        reply = await apillon.call_gateway("https://gateway.example/fn/", "/", body={"a": 1})
+
+    assert reply.truncated is truncated
+    assert len(reply.text) == 1024 * 1024
+    assert reply.status == 200

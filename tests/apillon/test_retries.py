@@ -149,6 +149,9 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+    assert retry_after_seconds(" 12 ", now) == 12
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 -0000", now) == 30  # no zone: read as UTC
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:59:00 GMT", now) == 0.0  # already past: no wait
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
