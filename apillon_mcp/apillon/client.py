@@ -166,6 +166,7 @@ class ApillonClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         jitter: Callable[[], float] = random.random,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._http = http
         self._public = public
@@ -175,6 +176,8 @@ class ApillonClient:
         self._retry = retry
         self._sleep = sleep
         self._jitter = jitter
+        self._timer = timer
+        """Seconds on a monotonic clock: times gateway calls."""
 
     def with_credentials(self, api_key: str, api_secret: str) -> ApillonClient:
         return ApillonClient(
@@ -185,6 +188,7 @@ class ApillonClient:
             retry=self._retry,
             sleep=self._sleep,
             jitter=self._jitter,
+            timer=self._timer,
         )
 
     async def list_cloud_functions(
@@ -279,7 +283,7 @@ class ApillonClient:
     ) -> GatewayReply:
         """POST a JSON body to a function's gateway URL (unauthenticated by design) and read its raw reply."""
         url = gateway_url.rstrip("/") + path
-        started = time.perf_counter()
+        started = self._timer()
         try:
             async with self._public.stream("POST", url, json=body, headers=dict(headers or {})) as response:
                 chunks: list[bytes] = []
@@ -293,7 +297,7 @@ class ApillonClient:
                         break
         except httpx2.TransportError as exc:
             raise _unreachable("POST", "the gateway URL", exc) from exc
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed_ms = (self._timer() - started) * 1000
         raw = b"".join(chunks)[:GATEWAY_READ_LIMIT]
         return GatewayReply(
             status=response.status_code,

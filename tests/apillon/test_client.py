@@ -1,6 +1,7 @@
 """The Apillon client against the emulator: envelopes unwrapped, every error shape mapped to the exception tree."""
 
 import base64
+import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -22,7 +23,7 @@ from apillon_mcp.apillon import (
     JobStatus,
     open_client,
 )
-from apillon_mcp.apillon.retry import NO_RETRIES
+from apillon_mcp.apillon.retry import NO_RETRIES, RetryPolicy
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
 
 from support import ALL_ROLES, HELLO_WORLD_CID, SetsCookies, add_key_without
@@ -340,3 +341,172 @@ async def test_a_gateway_reply_is_read_up_to_one_mebibyte(size: int, truncated: 
     assert reply.truncated is truncated
     assert len(reply.text) == 1024 * 1024
     assert reply.status == 200
+
+
+def captured(requests: list[httpx2.Request], answer: httpx2.Response) -> httpx2.MockTransport:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        return answer
+
+    return httpx2.MockTransport(handler)
+
+
+async def test_api_requests_ask_for_json_and_public_ones_carry_only_the_user_agent() -> None:
+    seen: list[httpx2.Request] = []
+    transport = captured(seen, httpx2.Response(200, json={"id": "x", "status": 200, "data": {"balance": 5}}))
+    async with open_client(
+        base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=transport
+    ) as apillon:
+        await apillon.get_credit_balance()
+        await apillon.call_gateway("https://gateway.example/fn", "/", body={"a": 1}, headers={"X-Trace": "7"})
+
+    api, gateway = seen
+    assert api.headers["accept"] == "application/json"
+    assert gateway.headers["user-agent"] == "apillon-mcp/9"
+    assert gateway.headers["x-trace"] == "7"
+    assert "authorization" not in gateway.headers
+    assert gateway.content == b'{"a":1}'
+
+
+async def test_a_client_knows_its_key_and_one_for_another_caller_keeps_the_retry_rules() -> None:
+    answers = iter([httpx2.Response(503), httpx2.Response(503), httpx2.Response(200, json={"data": {"balance": 7}})])
+    seen: list[httpx2.Request] = []
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return next(answers)
+
+    async with httpx2.AsyncClient(base_url=BASE, transport=httpx2.MockTransport(handler)) as http:
+        own = ApillonClient(http, public=http, key_id="own-key", sleep=sleep, jitter=lambda: 0.0)
+        caller = own.with_credentials("callers-key", "callers-secret")
+
+        assert (own.key_id, caller.key_id) == ("own-key", "callers-key")
+        assert await caller.get_credit_balance() == 7
+
+    assert waits == [0.25, 0.5]
+    assert all(
+        r.headers["authorization"] == "Basic " + base64.b64encode(b"callers-key:callers-secret").decode() for r in seen
+    )
+
+
+async def test_open_client_names_the_key_it_uses() -> None:
+    async with open_client(base_url=BASE, api_key="k", api_secret="s", user_agent="t") as apillon:
+        assert apillon.key_id == "k"
+    async with open_client(base_url=BASE, api_key=None, api_secret=None, user_agent="t") as anonymous:
+        assert anonymous.key_id is None
+
+
+async def test_a_gateway_call_is_timed_on_the_clients_clock_and_its_bytes_read_leniently() -> None:
+    ticks = iter([100.0, 100.25])
+    async with httpx2.AsyncClient(
+        transport=httpx2.MockTransport(lambda request: httpx2.Response(502, content=b"bad \xff byte"))
+    ) as http:
+        apillon = ApillonClient(http, public=http, timer=lambda: next(ticks))
+        reply = await apillon.call_gateway("https://gateway.example/fn", "/", body=None)
+
+    assert reply.elapsed_ms == 250.0
+    assert (reply.status, reply.text, reply.truncated) == (502, "bad \ufffd byte", False)
+
+
+async def test_the_wait_budget_counts_from_zero() -> None:
+    """With waits of 1 s then 2 s and a budget of 3 s, both fit exactly; a third (4 s) does not."""
+    answers = iter([httpx2.Response(503, json={"code": 50300000, "message": "down"})] * 5)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with httpx2.AsyncClient(base_url=BASE, transport=httpx2.MockTransport(lambda r: next(answers))) as http:
+        apillon = ApillonClient(
+            http,
+            public=http,
+            retry=RetryPolicy(attempts=5, base_delay=1.0, max_delay=8.0, max_wait=3.0),
+            sleep=sleep,
+            jitter=lambda: 1.0,
+        )
+        with pytest.raises(ApillonServerError):
+            await apillon.get_credit_balance()
+
+    assert waits == [1.0, 2.0]
+
+
+async def test_a_refused_connection_keeps_its_cause_and_a_dropped_read_is_no_unknown_outcome() -> None:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
+
+    def drop(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.RemoteProtocolError("dropped", request=request)
+
+    async with mocked(refuse) as refused_client:
+        with pytest.raises(ApillonUnreachable) as refused:
+            await refused_client.get_credit_balance()
+    async with mocked(drop) as dropped_client:
+        with pytest.raises(ApillonUnreachable) as dropped:
+            await dropped_client.get_credit_balance()
+
+    assert isinstance(refused.value.__cause__, httpx2.ConnectError)
+    assert refused.value.may_have_reached_server is False
+    assert dropped.value.may_have_reached_server is True
+    assert dropped.value.outcome_unknown is False
+
+
+async def test_an_unreadable_error_answer_to_a_write_is_an_unknown_outcome() -> None:
+    async with mocked(lambda request: httpx2.Response(500, text="<html>oops</html>")) as apillon:
+        with pytest.raises(ApillonBadResponse) as raised:
+            await apillon.delete_job(str(uuid4()))
+
+    assert raised.value.outcome_unknown is True
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        (
+            {
+                "code": 42200000,
+                "message": "",
+                "errors": [{"code": 42200008, "property": "name", "message": "too long"}],
+            },
+            42200000,
+            "name: too long",
+        ),
+        (
+            {"code": 500004, "message": "wrapped", "errors": [{"code": 42200008, "property": "name", "message": "x"}]},
+            42200008,
+            "wrapped",
+        ),
+        ({"message": 5, "errors": []}, None, "HTTP 422"),
+    ],
+    ids=["own-code-empty-message", "wrapper-code", "no-text"],
+)
+async def test_an_error_body_keeps_its_own_code_and_a_readable_message(
+    body: dict[str, Any], code: int | None, message: str
+) -> None:
+    async with mocked(lambda request: httpx2.Response(422, json=body)) as apillon:
+        with pytest.raises(ApillonValidationError) as raised:
+            await apillon.get_credit_balance()
+
+    assert (raised.value.code, raised.value.message) == (code, message)
+
+
+async def test_a_retry_is_logged_with_what_failed(caplog: pytest.LogCaptureFixture) -> None:
+    answers = iter([httpx2.ConnectError("refused"), httpx2.Response(200, json={"data": {"balance": 1}})])
+    caplog.set_level(logging.INFO, logger="apillon_mcp.apillon.client")
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def no_wait(seconds: float) -> None:
+        pass
+
+    async with httpx2.AsyncClient(base_url=BASE, transport=httpx2.MockTransport(handler)) as http:
+        assert await ApillonClient(http, public=http, sleep=no_wait).get_credit_balance() == 1
+
+    assert "GET /project/credit: ConnectError, retry 1 in" in caplog.text
