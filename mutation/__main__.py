@@ -189,41 +189,48 @@ def equivalent_mutants() -> dict[str, str]:
 
 
 def _report(config: Config, areas: list[str], made: list[Mutant], verdicts: dict[str, dict[str, Any]]) -> int:
+    """A line per module: its mutants, how many were killed, judged equivalent, could not be applied (their code
+    could not be swapped in; left out of the score), and are alive; then each mutant still alive."""
     equivalent = equivalent_mutants()
     by_module: dict[str, list[Mutant]] = {}
     for mutant in made:
         by_module.setdefault(mutant.path, []).append(mutant)
-    lines = [f"{'module':44} {'mutants':>7} {'killed':>6} {'equiv':>5} {'alive':>5} {'score':>6}"]
+    header = f"{'module':44} {'mutants':>7} {'killed':>6} {'equiv':>5} {'n/a':>4} {'alive':>5} {'score':>6}"
+    lines = [header]
     survivors: list[tuple[Mutant, str]] = []
-    totals = [0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0]
     for path, module_mutants in by_module.items():
-        killed = equiv = alive = 0
+        counts = [len(module_mutants), 0, 0, 0, 0]
         for mutant in module_mutants:
             status = verdicts.get(mutant.id, {}).get("status", "not run")
             if status in ("killed", "timeout"):
-                killed += 1
+                counts[1] += 1
             elif mutant.key in equivalent:
-                equiv += 1
+                counts[2] += 1
+            elif status == "error":
+                counts[3] += 1
             else:
-                alive += 1
+                counts[4] += 1
                 survivors.append((mutant, status))
-        counted = len(module_mutants) - equiv
-        score = f"{100 * killed / counted:5.1f}%" if counted else "  -"
-        lines.append(f"{path:44} {len(module_mutants):7} {killed:6} {equiv:5} {alive:5} {score:>6}")
-        for i, n in enumerate((len(module_mutants), killed, equiv, alive)):
-            totals[i] += n
-    counted = totals[0] - totals[2]
-    score = f"{100 * totals[1] / counted:5.1f}%" if counted else "  -"
-    lines.append(f"{'all':44} {totals[0]:7} {totals[1]:6} {totals[2]:5} {totals[3]:5} {score:>6}")
+        lines.append(_row(path, counts))
+        totals = [t + n for t, n in zip(totals, counts, strict=True)]
+    lines.append(_row("all", totals))
     print("\n".join(lines))
     if survivors:
         print("\nSurvivors (not judged equivalent):")
         for mutant, status in survivors:
             print(f"  {mutant.path}:{mutant.line} {mutant.function} [{status}]: {mutant.description}")
     stale = set(equivalent) - {mutant.key for mutant in made}
-    if stale and not [a for a in areas if a not in config.areas]:
+    if stale and set(areas) == set(config.areas):
         print(f"\n{len(stale)} entries of {EQUIVALENT.name} match no mutant any more.")
     return 0
+
+
+def _row(name: str, counts: list[int]) -> str:
+    total, killed, equiv, not_applied, alive = counts
+    counted = total - equiv - not_applied
+    score = f"{100 * killed / counted:5.1f}%" if counted else "  -"
+    return f"{name:44} {total:7} {killed:6} {equiv:5} {not_applied:4} {alive:5} {score:>6}"
 
 
 if __name__ == "__main__":

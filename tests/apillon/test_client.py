@@ -309,6 +309,7 @@ async def test_no_cookie_set_for_one_caller_goes_out_with_another_callers_reques
         (400, {"code": 40000004, "message": "INVALID_AUTHORIZATION_HEADER"}, ApillonAuthError),
         (400, {"code": 40000001, "message": "BAD_REQUEST"}, ApillonValidationError),
         (401, {"code": 40100000, "message": "INVALID_API_KEY"}, ApillonAuthError),
+        (422, {"code": 40000003, "message": "UNEXPECTED"}, ApillonValidationError),
     ],
 )
 async def test_missing_or_malformed_credentials_are_an_auth_error_and_other_400s_a_refusal(
@@ -326,6 +327,7 @@ async def test_missing_or_malformed_credentials_are_an_auth_error_and_other_400s
     assert type(raised.value) is error
     assert str(raised.value) == f"HTTP {status}, code {body['code']}: {body['message']}"
     assert raised.value.message == body["message"]
+    assert raised.value.path == "/project/credit"
 
 
 @pytest.mark.parametrize(("size", "truncated"), [(1024 * 1024, False), (1024 * 1024 + 1, True)])
