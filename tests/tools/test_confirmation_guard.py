@@ -154,3 +154,9 @@ def test_facts_of_another_number_than_the_token_was_issued_for_are_a_change_of_s
     assert guard.changes(claim, now) == "what it acts on is not the same any more: job v1: serving; job v2: serving"
     assert guard.changes(claim, EFFECT) == ""
     assert guard.changes(claim, Effect("", (Fact("job v1", "deleted"),))) == "job v1 is now deleted"
+
+
+@pytest.mark.parametrize("token", ["ct2.A", "ct2.AAAAA", "ct2.", "ct2.====", "ct2.é"])
+def test_a_token_that_is_not_base64_of_the_right_length_is_refused(token: str) -> None:
+    with pytest.raises(TokenRefused, match="not a token this server issued"):
+        ConfirmationGuard(b"k" * 32).redeem("delete", {}, token)
