@@ -8,6 +8,7 @@ sealed state a call has brought, for as long as the SDK would accept it, and ref
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -21,17 +22,23 @@ class OneUsePerReply:
     """Server middleware; it must run outside the SDK's request-state boundary, where each reply's state is still
     sealed and so unique (the plain state is the same for every form asked about the same call)."""
 
-    def __init__(self, *, ttl: float) -> None:
+    def __init__(self, *, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
+        self._clock = clock
         self._seen: dict[str, float] = {}
         """Each sealed state received, with when it may be forgotten (the SDK no longer accepts it by then)."""
+
+    @property
+    def remembered(self) -> int:
+        """How many replies it remembers: those received within the last `ttl` seconds."""
+        return len(self._seen)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         params = ctx.params or {}
         sealed = params.get("requestState") if ctx.method == "tools/call" else None
         if not isinstance(sealed, str):
             return await call_next(ctx)
-        now = time.monotonic()
+        now = self._clock()
         for state in [state for state, until in self._seen.items() if until <= now]:
             del self._seen[state]
         if sealed in self._seen:

@@ -55,8 +55,8 @@ def check_http_settings(settings: Settings) -> HttpSettings:
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """Requests must name this server in Host (and Origin, when a browser sends one): no DNS rebinding."""
     names = list(_LOOPBACK_NAMES)
-    if not settings.loopback_only and settings.host not in ("0.0.0.0", "::"):
-        names.append(settings.host)
+    if settings.host not in (*_LOOPBACK_NAMES, "0.0.0.0", "::"):
+        names.append(settings.host)  # the address it is bound to, loopback (127.0.0.2) or not; never the wildcard
     names.extend(settings.allowed_hosts or ())
     hosts = [pattern for name in names for pattern in (name, f"{name}:*")]
     origins = [f"{scheme}://{host}" for scheme in ("http", "https") for host in hosts]
@@ -110,7 +110,6 @@ def http_app(server: ApillonServer, http: HttpSettings) -> ASGIApp:
         stateless_http=True,
         json_response=True,
         transport_security=http.security,
-        host=http.host,
     )
     return BearerTokenGate(mcp_app, http.token)
 

@@ -79,7 +79,7 @@ def build_server(
         extensions=dashboard.apps_for(tool.view for tool in tools),
     )
     # Outermost, so that it sees each form reply's state still sealed by the SDK.
-    mcp.middleware.insert(0, OneUsePerReply(ttl=settings.elicitation_timeout_seconds))
+    mcp.middleware.insert(0, OneUsePerReply(ttl=settings.elicitation_timeout_seconds, clock=clock))
     resources.register(mcp)
     prompts.register(mcp, tools=[tool.name for tool in tools])
     return mcp

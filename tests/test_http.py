@@ -1,8 +1,10 @@
 """Streamable HTTP over a real socket: tokens, Host checks, health, per-request credentials, script_path."""
 
+import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -10,14 +12,14 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apillon_mcp import __version__
 from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.backends import sandbox_api
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
-from apillon_mcp.http_transport import BearerTokenGate, HttpConfigError, check_http_settings, http_app
+from apillon_mcp.http_transport import BearerTokenGate, HttpConfigError, check_http_settings, http_app, serve_http
 from apillon_mcp.server import build_server
 
 from loopback import served
@@ -393,3 +395,90 @@ def test_a_token_of_16_characters_is_long_enough_and_15_is_not() -> None:
     assert check_http_settings(http_settings(host="0.0.0.0", http_token="t" * 16)).token == "t" * 16
     with pytest.raises(HttpConfigError, match="too short"):
         check_http_settings(http_settings(host="0.0.0.0", http_token="t" * 15))
+
+
+def gate_on(emulator: EmulatorState, settings: Settings) -> ASGIApp:
+    return http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
+
+
+async def test_the_gate_passes_the_servers_start_and_stop_through_and_nothing_more(emulator: EmulatorState) -> None:
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(incoming)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await gate_on(emulator, http_settings(http_token=TOKEN))(
+        {"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send
+    )
+
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_a_websocket_is_closed_with_the_reason(emulator: EmulatorState) -> None:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await gate_on(emulator, http_settings())(websocket_scope([]), receive, send)
+
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": "MCP is served over HTTP"}]
+
+
+async def test_answers_are_plain_json_and_a_refusal_says_how_to_authenticate(emulator: EmulatorState) -> None:
+    async with running(emulator, http_settings(http_token=TOKEN)) as base, httpx2.AsyncClient() as http:
+        refused = await post_tools_list(http, base, {})
+        listed = await post_tools_list(http, base, {"Authorization": f"Bearer {TOKEN}"})
+        ping = await http.post(
+            f"{base}/mcp",
+            json={"jsonrpc": "2.0", "id": 2, "method": "ping"},
+            headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {TOKEN}"},
+        )
+
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "error": "unauthorized",
+        "error_description": "send 'Authorization: Bearer <APILLON_MCP_TOKEN>'",
+    }
+    assert listed.headers["content-type"].startswith("application/json")
+    assert len(listed.json()["result"]["tools"]) == 10
+    assert ping.status_code == 200 and "error" not in ping.json()
+
+
+async def test_a_server_on_another_loopback_address_answers_to_that_address(emulator: EmulatorState) -> None:
+    async with running(emulator, http_settings(host="127.0.0.2")) as base, httpx2.AsyncClient() as http:
+        own = await post_tools_list(http, base, {"Host": "127.0.0.2:8000"})
+        other = await post_tools_list(http, base, {"Host": "127.0.0.3:8000"})
+
+    assert own.status_code == 200
+    assert other.status_code == 421
+
+
+async def test_serve_http_runs_the_gated_app_where_configured_and_says_so(
+    emulator: EmulatorState, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import uvicorn
+
+    runs: list[tuple[ASGIApp, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    caplog.set_level(logging.INFO, logger="apillon_mcp.http_transport")
+
+    settings = http_settings(host="0.0.0.0", port=8765, http_token=TOKEN)
+    serve_http(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
+
+    ((app, options),) = runs
+    assert options == {"host": "0.0.0.0", "port": 8765, "log_level": "info", "lifespan": "on"}
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://localhost") as http:
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await post_tools_list(http, "http://localhost", {})).status_code == 401
+    assert "serving MCP at http://0.0.0.0:8765/mcp (bearer token required)" in caplog.text
+    loopback = http_settings(port=8766)
+    serve_http(build_server(loopback, sandbox_api(emulator)), check_http_settings(loopback))
+    assert "serving MCP at http://127.0.0.1:8766/mcp (no token (loopback only))" in caplog.text

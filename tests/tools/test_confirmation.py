@@ -13,6 +13,7 @@ from mcp import Client
 
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState, JobStatus
+from apillon_mcp.form_replies import OneUsePerReply
 from apillon_mcp.server import build_sandbox_server
 
 from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, text
@@ -477,3 +478,28 @@ async def test_a_client_that_fails_to_show_the_form_changes_nothing(
     assert answer.is_error
     assert text(answer).startswith("Not done: the client could not show the confirmation")
     assert actions(emulator, case) == 0 and not case.done()
+
+
+async def test_a_form_reply_is_remembered_for_the_forms_lifetime_and_then_forgotten(
+    make_server: ServerFactory, emulator: EmulatorState
+) -> None:
+    """Each reply is refused a second time while the SDK would still accept it (the form's lifetime), not longer."""
+    function = emulator.create_function("svc")
+    server = make_server(elicitation_timeout_seconds=120)
+    (replies,) = [m for m in server.middleware if isinstance(m, OneUsePerReply)]
+
+    async def confirm(variables: dict[str, str]) -> None:
+        async with Client(server, mode="auto", elicitation_callback=answering("accept", {"confirm": True})) as client:
+            done = await client.call_tool(
+                "set_cloud_function_environment", {"function_uuid": function.function_uuid, "variables": variables}
+            )
+        assert not done.is_error, text(done)
+
+    await confirm({"A": "1"})
+    assert replies.remembered == 1
+    emulator.clock.advance(119)
+    await confirm({"A": "2"})
+    assert replies.remembered == 2
+    emulator.clock.advance(1)
+    await confirm({"A": "3"})
+    assert replies.remembered == 2
