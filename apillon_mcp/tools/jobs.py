@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,8 +93,9 @@ async def create_cloud_function_job(
     )
     job, outcome, waited = paid.job, "not_waited", ""
     if wait:
+        polls = itertools.count(1)  # MCP progress must increase with each notification
         done = await wait_until_serving(
-            state, client, job, timeout_seconds=WAIT_SECONDS, report=lambda m: ctx.report_progress(0, None, m)
+            state, client, job, timeout_seconds=WAIT_SECONDS, report=lambda m: ctx.report_progress(next(polls), None, m)
         )
         job, outcome, waited = done.job, done.outcome, done.sentence()
     data = CreatedJob(

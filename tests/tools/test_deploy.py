@@ -73,6 +73,7 @@ async def test_a_wait_shorter_than_matching_says_what_to_do_next(mcp: Client, em
     assert deployed["outcome"] == "waiting"
     assert deployed["job"]["status"] == "DEPLOYED"
     assert 12 <= deployed["waited_seconds"] < 30
+    assert "Still DEPLOYED when the wait ended after 12 s." in text(answer)
     assert "check get_cloud_function" in text(answer)
     assert f"Then it serves http://sandbox.invalid/gateway/{function.function_uuid}" in text(answer)
 

@@ -545,3 +545,48 @@ async def test_a_new_job_of_an_old_function_among_hundreds_is_waited_for_until_i
     )
 
     assert data(answer)["outcome"] == "matched"
+
+
+async def test_a_job_superseded_while_it_deploys_says_so_and_takes_over_nothing(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    """On Apillon the last job to match serves: an earlier pending job that matches first makes this one INACTIVE."""
+    function = emulator.create_function("fn")
+    serving = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
+    emulator.clock.advance(3600)
+    emulator.create_job(function.function_uuid, "v2", HELLO_WORLD_CID)
+    emulator.clock.advance(1)
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v3", "script_cid": HELLO_WORLD_CID, "wait": True},
+    )
+
+    assert data(answer)["outcome"] == "superseded"
+    assert data(answer)["replaces"]["job_uuid"] == serving.job_uuid
+    assert "another job of the function reached MATCHED after it" in text(answer)
+    assert "INACTIVE 29 s after the job was created" in text(answer)
+    assert "keeps serving" not in text(answer) and "took over" not in text(answer)
+
+
+async def test_waiting_reports_progress_that_increases_and_survives_a_failed_poll(
+    mcp: Client, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("fn")
+    progress: list[tuple[float, str | None]] = []
+
+    async def heard(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, message))
+        if len(progress) == 1:  # the next poll fails, all of its tries
+            emulator.faults.append(Fault(path=f"/cloud-functions/{function.function_uuid}", status=503, times=4))
+
+    answer = await mcp.call_tool(
+        "create_cloud_function_job",
+        {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID, "wait": True},
+        progress_callback=heard,
+    )
+
+    assert data(answer)["outcome"] == "matched"
+    assert [done for done, _ in progress] == list(range(1, len(progress) + 1))
+    assert progress[0][1] == "Job DEPLOYING after 0 s; waiting for MATCHED."
+    assert emulator.faults == []

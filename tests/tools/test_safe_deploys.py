@@ -13,7 +13,7 @@ from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.unixfs import file_cids
 
 from scripts import ECHO, saying
-from support import ServerFactory, data, text
+from support import HELLO_WORLD_CID, ServerFactory, data, text
 
 pytestmark = [
     pytest.mark.anyio,
@@ -393,3 +393,23 @@ async def test_without_node_the_syntax_check_is_skipped_and_says_why(
     assert any(check.startswith("syntax NOT checked: ") and "Node.js" in check for check in data(answer)["checks"])
     assert "syntax NOT checked" in text(answer)
     assert data(answer)["job"]["status"] == "DEPLOYING"
+
+
+async def test_with_a_smoke_test_the_way_back_is_said_once(mcp: Client, emulator: EmulatorState) -> None:
+    function = emulator.create_function("echo")
+    serving = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
+    emulator.clock.advance(3600)
+
+    answer = await mcp.call_tool(
+        "deploy_cloud_function_script",
+        {
+            "function_uuid": function.function_uuid,
+            "job_name": "v2",
+            "script_source": ECHO,
+            "smoke_test": {"body": {"coin": "eth"}},
+        },
+    )
+
+    assert f'It took over the gateway from job "v1" uuid={serving.job_uuid}' in text(answer)
+    assert "To go back in one call" not in text(answer)
+    assert text(answer).count("To go back: create_cloud_function_job(") == 1
