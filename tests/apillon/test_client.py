@@ -1,8 +1,9 @@
 """The Apillon client against the emulator: envelopes unwrapped, every error shape mapped to the exception tree."""
 
 import base64
+import json
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
@@ -512,3 +513,125 @@ async def test_a_retry_is_logged_with_what_failed(caplog: pytest.LogCaptureFixtu
         assert await ApillonClient(http, public=http, sleep=no_wait).get_credit_balance() == 1
 
     assert "GET /project/credit: ConnectError, retry 1 in" in caplog.text
+
+
+SESSION = "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
+BUCKET = "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"
+
+
+async def test_the_upload_flow_speaks_the_storage_api_as_documented() -> None:
+    seen: list[httpx2.Request] = []
+    envelope = {"id": "x", "status": 200}
+    answers = {
+        ("POST", f"/storage/buckets/{BUCKET}/upload"): {
+            **envelope,
+            "data": {"sessionUuid": SESSION, "files": [{"fileUuid": "f", "fileName": "a.js", "url": "https://s3/put"}]},
+        },
+        ("PUT", "/put"): None,
+        ("POST", f"/storage/buckets/{BUCKET}/upload/{SESSION}/end"): {**envelope, "data": True},
+        ("GET", f"/storage/buckets/{BUCKET}/files"): {
+            **envelope,
+            "data": {"items": [{"fileUuid": "f", "name": "a.js", "CID": HELLO_WORLD_CID, "fileStatus": 3}]},
+        },
+    }
+
+    def storage(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        body = answers[(request.method, request.url.path)]
+        return httpx2.Response(200) if body is None else httpx2.Response(201, json=body)
+
+    async with mocked(storage) as apillon:
+        opened = await apillon.start_upload(
+            BUCKET, session_uuid=SESSION, file_name="a.js", content_type="application/javascript"
+        )
+        await apillon.put_upload(opened.files[0].url, b"code", content_type="application/javascript")
+        await apillon.end_upload(BUCKET, SESSION)
+        (stored,) = await apillon.list_session_files(BUCKET, SESSION)
+
+    start, put, end, listing = seen
+    assert json.loads(start.content) == {
+        "sessionUuid": SESSION,
+        "files": [{"fileName": "a.js", "contentType": "application/javascript"}],
+    }
+    assert (put.content, put.headers["content-type"]) == (b"code", "application/javascript")
+    assert "authorization" not in put.headers
+    assert json.loads(end.content) == {}
+    assert dict(listing.url.params) == {"sessionUuid": SESSION, "limit": "200"}
+    assert stored.cid == HELLO_WORLD_CID
+
+
+@pytest.mark.parametrize("data", [[], {"items": None}, {"total": 0}], ids=["a-list", "null-items", "no-items"])
+async def test_a_file_listing_without_items_is_a_bad_response(data: object) -> None:
+    async with mocked(lambda request: httpx2.Response(200, json={"id": "x", "status": 200, "data": data})) as apillon:
+        with pytest.raises(ApillonBadResponse, match="the file listing has no items"):
+            await apillon.list_session_files(BUCKET, SESSION)
+
+
+async def test_a_presigned_upload_refused_or_unreachable_is_an_apillon_error() -> None:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(403, text="<Error><Code>SignatureDoesNotMatch</Code></Error>")
+
+    def unreachable(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("no route", request=request)
+
+    async with mocked(refuse) as apillon:
+        with pytest.raises(ApillonBadResponse) as refused:
+            await apillon.put_upload("https://s3.example/put", b"code", content_type="application/javascript")
+    async with mocked(unreachable) as apillon:
+        with pytest.raises(ApillonUnreachable) as lost:
+            await apillon.put_upload("https://s3.example/put", b"code", content_type="application/javascript")
+
+    assert refused.value.status == 403
+    assert "refused the file with HTTP 403" in str(refused.value) and "SignatureDoesNotMatch" in str(refused.value)
+    assert "the presigned upload URL" in str(lost.value)
+
+
+async def test_an_unreachable_gateway_and_an_endless_reply_are_handled() -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            yield b"x" * 65536
+
+    def unreachable(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("no route", request=request)
+
+    async with mocked(lambda request: httpx2.Response(200, content=endless())) as apillon:
+        reply = await apillon.call_gateway("https://gateway.example/fn", "/", body=None)
+    async with mocked(unreachable) as apillon:
+        with pytest.raises(ApillonUnreachable) as lost:
+            await apillon.call_gateway("https://gateway.example/fn", "/", body=None)
+
+    assert reply.truncated and len(reply.text) == 1024 * 1024
+    assert "POST the gateway URL failed" in str(lost.value)
+
+
+async def test_odd_error_entries_and_unexpected_data_are_read_without_failing() -> None:
+    errors = ["not an object", {"code": 42200008, "property": "name", "message": "too long"}]
+    async with mocked(lambda request: httpx2.Response(422, json={"errors": errors})) as apillon:
+        with pytest.raises(ApillonValidationError) as refused:
+            await apillon.get_credit_balance()
+    async with mocked(lambda request: httpx2.Response(200, json={"data": "a string"})) as apillon:
+        with pytest.raises(ApillonBadResponse) as odd:
+            await apillon.get_credit_balance()
+
+    assert [e.property for e in refused.value.field_errors] == ["name"]
+    assert str(odd.value) == "Apillon answered with data of an unexpected shape (fields: data)"
+
+
+async def test_a_callers_client_keeps_the_servers_retry_policy_and_clock() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    answers = iter([httpx2.Response(503, json={"code": 50300000, "message": "down"})] * 3)
+    async with httpx2.AsyncClient(base_url=BASE, transport=httpx2.MockTransport(lambda r: next(answers))) as http:
+        own = ApillonClient(http, public=http, retry=RetryPolicy(attempts=2), sleep=sleep, jitter=lambda: 0.0)
+        with pytest.raises(ApillonServerError):
+            await own.with_credentials("k", "s").get_credit_balance()
+    ticks = iter([1.0, 1.125])
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(lambda r: httpx2.Response(200))) as public:
+        timed = ApillonClient(public, public=public, timer=lambda: next(ticks)).with_credentials("k", "s")
+        reply = await timed.call_gateway("https://gateway.example/fn", "/", body=None)
+
+    assert waits == [0.25]  # two tries in all, as the server's own client has
+    assert reply.elapsed_ms == 125.0
