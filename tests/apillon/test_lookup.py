@@ -201,3 +201,39 @@ async def test_jobs_of_several_functions_are_each_found(apillon: ApillonClient, 
     assert found[first_job] is not None and found[first_job].function.function_uuid == first
     assert found[newest_job] is not None and found[newest_job].function.function_uuid == newest
     assert middle_job not in found
+
+
+async def test_a_job_on_the_first_page_of_many_functions_is_found(
+    apillon: ApillonClient, emulator: EmulatorState
+) -> None:
+    functions = [emulator.create_function(f"fn-{n}").function_uuid for n in range(150)]
+    job = emulator.create_job(functions[50], "early", HELLO_WORLD_CID)
+
+    located = await JobLocator().find(apillon, job.job_uuid)
+
+    assert located is not None and located.function.function_uuid == functions[50]
+
+
+async def test_a_job_past_the_first_hundred_of_its_function_is_found_on_the_next_page(
+    apillon: ApillonClient, emulator: EmulatorState
+) -> None:
+    function = emulator.create_function("busy").function_uuid
+    jobs = [emulator.create_job(function, f"job-{n}", HELLO_WORLD_CID).job_uuid for n in range(150)]
+
+    located = await JobLocator().find(apillon, jobs[120])
+
+    assert located is not None and located.job.job_uuid == jobs[120]
+
+
+async def test_a_job_found_by_scanning_leaves_hints_for_its_siblings(
+    apillon: ApillonClient, emulator: EmulatorState
+) -> None:
+    functions = [emulator.create_function(f"fn-{n}").function_uuid for n in range(3)]
+    first = emulator.create_job(functions[0], "a", HELLO_WORLD_CID)
+    sibling = emulator.create_job(functions[0], "b", HELLO_WORLD_CID)
+    locator = JobLocator()
+    assert await locator.find(apillon, first.job_uuid) is not None
+    reads(emulator)
+
+    assert await locator.find(apillon, sibling.job_uuid) is not None
+    assert [path for _, path in reads(emulator)] == [f"/cloud-functions/{functions[0]}"]
