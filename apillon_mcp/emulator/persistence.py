@@ -10,8 +10,6 @@ first time; the JSON file itself is left as it was. The old default file, `emula
 directory as the new default, is imported into the new default the same way.
 """
 
-import os
-import sys
 from contextlib import suppress
 from pathlib import Path
 
@@ -29,17 +27,10 @@ __all__ = ["StateFileError", "database_path", "default_state_path", "open_state"
 
 
 def default_state_path() -> Path:
-    """The per-user data file: `%LOCALAPPDATA%`, `~/Library/Application Support` or `$XDG_DATA_HOME`."""
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        base = Path(local) if local else Path.home() / "AppData" / "Local"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME")
-        # The XDG spec says a relative path is invalid and must be ignored.
-        base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / APP_DIRECTORY / STATE_FILE_NAME
+    """The per-user data file, in the platform's per-user data directory (`platformdirs.user_data_dir`)."""
+    import platformdirs  # imported on first use: a server given its state file never needs it
+
+    return Path(platformdirs.user_data_dir(APP_DIRECTORY, appauthor=False)) / STATE_FILE_NAME
 
 
 def database_path(path: Path) -> Path:
