@@ -441,6 +441,11 @@ async def test_answers_are_plain_json_and_a_refusal_says_how_to_authenticate(emu
             json={"jsonrpc": "2.0", "id": 2, "method": "ping"},
             headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {TOKEN}"},
         )
+        called_without_params = await http.post(
+            f"{base}/mcp",
+            json={"jsonrpc": "2.0", "id": 3, "method": "tools/call"},
+            headers={"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {TOKEN}"},
+        )
 
     assert refused.status_code == 401
     assert refused.json() == {
@@ -450,6 +455,7 @@ async def test_answers_are_plain_json_and_a_refusal_says_how_to_authenticate(emu
     assert listed.headers["content-type"].startswith("application/json")
     assert len(listed.json()["result"]["tools"]) == 10
     assert ping.status_code == 200 and "error" not in ping.json()
+    assert called_without_params.json()["error"]["code"] == -32602  # invalid params, not a crash of the server
 
 
 async def test_a_server_on_another_loopback_address_answers_to_that_address(emulator: EmulatorState) -> None:
