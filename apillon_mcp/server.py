@@ -101,6 +101,7 @@ def build_sandbox_server(
     `sleep` replaces that wait (it should still advance the clock); `connect` another client of the same emulator
     (one that records its requests, say). The demo, the tests and the benchmarks build their servers here.
     """
+
     async def skip_ahead(seconds: float) -> None:
         emulator.clock.advance(seconds)
 

@@ -15,7 +15,6 @@ from support import HELLO_WORLD_CID, ServerFactory, data, text
 pytestmark = [pytest.mark.anyio, pytest.mark.load]
 
 
-
 async def concurrently(calls: list[Callable[[], Awaitable[CallToolResult]]]) -> list[CallToolResult]:
     answers: list[CallToolResult | None] = [None] * len(calls)
 

@@ -51,7 +51,7 @@ def test_the_operators_change_one_thing_each_and_leave_docstrings_and_module_con
     assert "condition negated: `not (x < LIMIT and x != 0)`" in descriptions
     assert "`and` reduced to `x < LIMIT` in `x < LIMIT and x != 0`" in descriptions
     assert 'statement deleted: `raise ValueError("too big")`' in descriptions
-    assert "entry `\"a\"` dropped from `{\"a\": 1, \"b\": 2}`" in descriptions
+    assert 'entry `"a"` dropped from `{"a": 1, "b": 2}`' in descriptions
     assert "`+` → `-` in `len(self.items) + 1`" in descriptions
     assert not any("Docstrings" in d or "LIMIT = " in d for d in descriptions)
 
@@ -59,9 +59,7 @@ def test_the_operators_change_one_thing_each_and_leave_docstrings_and_module_con
 def test_a_mutant_is_swapped_into_the_running_function_and_then_put_back(toy: Path) -> None:
     import toy_for_mutation  # type: ignore[import-not-found]
 
-    chosen = {
-        m.description: (m, tree) for m, tree in mutated_trees(toy, toy.parent)
-    }
+    chosen = {m.description: (m, tree) for m, tree in mutated_trees(toy, toy.parent)}
     boundary, boundary_tree = chosen["`<` → `<=` in `x < LIMIT`"]
     sized, sized_tree = chosen["`+` → `-` in `len(self.items) + 1`"]
 

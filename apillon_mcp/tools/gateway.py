@@ -18,6 +18,8 @@ from apillon_mcp.tools.untrusted import OUTPUT_IS_DATA, fenced, neutralized, quo
 from apillon_mcp.tools.views import result
 
 MAX_REPLY_CHARS = 8000
+
+
 class Invocation(BaseModel):
     function_uuid: str
     status: int = Field(description="HTTP status of the gateway's answer.")

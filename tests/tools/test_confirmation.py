@@ -440,9 +440,7 @@ async def test_the_same_variables_in_another_order_are_the_same_call(mcp: Client
     assert not answer.is_error, text(answer)
 
 
-async def test_while_the_user_reads_the_form_progress_keeps_the_call_alive(
-    emulator: EmulatorState, case: Case
-) -> None:
+async def test_while_the_user_reads_the_form_progress_keeps_the_call_alive(emulator: EmulatorState, case: Case) -> None:
     """On the older protocol the form is answered mid-call: a heartbeat of progress notifications meanwhile."""
     beats: list[tuple[float, str | None]] = []
     two_beats = anyio.Event()

@@ -12,7 +12,6 @@ from support import HELLO_WORLD_CID, ServerFactory, Waits, data, text
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
 
-
 def token_of(answer_text: str) -> str:
     return answer_text.split('confirmation_token="')[1].split('"')[0]
 
