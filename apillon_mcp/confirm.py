@@ -31,7 +31,7 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ClientCapabilities, TextContent
 from mcp.types.version import is_version_at_least
 from pydantic import BaseModel, Field, StrictBool
 
@@ -195,9 +195,8 @@ class ConfirmationGuard:
         return hmac.digest(self._key, b"fact\0" + material, hashlib.sha256)[:_FACT_TAG_BYTES]
 
 
-def can_elicit(ctx: Context[Any, Any]) -> bool:
+def can_elicit(capabilities: ClientCapabilities | None) -> bool:
     """Whether the client declared form elicitation (a bare `elicitation: {}` counts as form support)."""
-    capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
@@ -225,7 +224,7 @@ async def ask_user(
     waits here. On older connections the question is a request to the client, answered mid-call: it is asked here,
     for at most `timeout` seconds, with a progress heartbeat so that the client does not time the call out.
     """
-    if not can_elicit(ctx):
+    if not can_elicit(ctx.client_capabilities):
         return NOT_ASKED
     effect = await describe()
     message = f"{effect.description}\n\nGo ahead?"
