@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -28,7 +28,7 @@ def pyproject() -> Json:
 
 
 def committed() -> Json:
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return cast(Json, json.loads(MANIFEST.read_text(encoding="utf-8")))
 
 
 def render(manifest: Mapping[str, Any]) -> str:

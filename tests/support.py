@@ -3,6 +3,7 @@
 import hashlib
 import itertools
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,15 @@ ALL_ROLES = [(role, service) for role in Role for service in (Service.COMPUTING,
 HELLO_WORLD_CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 """The CIDv0 of a file holding `hello world\n`: any valid script CID, where the script's bytes do not matter."""
 
+NO_AUTH = httpx2.Auth()
+"""No credentials on one request of a client that has them (a presigned upload URL, the emulator's bearer-token
+controls): what `auth=None` means to httpx, in the type every request method takes."""
+
 ServerFactory = Callable[..., ApillonServer]
 """The `make_server` fixture: builds the MCP server against the test's emulator (see conftest)."""
+
+Serve = Callable[..., AbstractAsyncContextManager[str]]
+"""The browser tests' `serve` fixture: serves the MCP server and the test host page over HTTP (see ui/conftest)."""
 
 
 class Waits:
@@ -43,7 +51,7 @@ def text(answer: CallToolResult) -> str:
 
 def data(answer: CallToolResult) -> dict[str, Any]:
     assert not answer.is_error, text(answer)
-    assert answer.structured_content is not None
+    assert isinstance(answer.structured_content, dict)
     return answer.structured_content
 
 

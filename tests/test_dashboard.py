@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp.types import TextContent
 
 from apillon_mcp.dashboard import DASHBOARD_URI, apps_for, dashboard_html
 from apillon_mcp.emulator import EmulatorState
@@ -103,7 +104,8 @@ async def test_hosts_without_apps_read_the_same_results_as_hosts_with_them(
 
             assert without.model_dump() == with_apps.model_dump(), tool
             assert [block.type for block in without.content] == ["text"]
-            assert "Prices" in without.content[0].text  # type: ignore[union-attr]
+            summary = without.content[0]
+            assert isinstance(summary, TextContent) and "Prices" in summary.text
 
 
 @pytest.mark.anyio

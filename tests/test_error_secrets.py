@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -72,7 +73,7 @@ class Session:
     uuids: list[str]
 
     def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-        return self.portal.call(self.client.call_tool, tool, arguments)
+        return self.portal.call(partial(self.client.call_tool, tool, arguments))
 
 
 @pytest.fixture(scope="module")

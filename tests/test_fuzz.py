@@ -8,6 +8,7 @@ without a valid confirmation; the server must still answer afterwards.
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
@@ -89,7 +90,7 @@ class Session:
 
     def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
         self.calls[tool] = self.calls.get(tool, 0) + 1
-        return self.portal.call(self.client.call_tool, tool, arguments)
+        return self.portal.call(partial(self.client.call_tool, tool, arguments))
 
 
 @pytest.fixture(scope="module")

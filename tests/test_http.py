@@ -4,7 +4,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import anyio
 import httpx2
@@ -31,8 +31,16 @@ pytestmark = pytest.mark.anyio
 TOKEN = "s3cret-token-of-the-team-0123456789"
 
 
-def http_settings(**overrides: object) -> Settings:
-    return Settings(**{"emulator": True, "transport": "http", **overrides})
+class HttpOverrides(TypedDict, total=False):
+    host: str
+    port: int
+    http_token: str
+    allowed_hosts: tuple[str, ...]
+    per_request_credentials: bool
+
+
+def http_settings(**overrides: Unpack[HttpOverrides]) -> Settings:
+    return Settings(emulator=True, transport="http", **overrides)
 
 
 @asynccontextmanager

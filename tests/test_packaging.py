@@ -8,6 +8,7 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
 import jsonschema
 import pytest
@@ -23,12 +24,12 @@ from wheels import ROOT, build_wheel, bundle_manifest, outside_environment, pack
 SCHEMA = ROOT / "tests" / "fixtures" / "server.schema.2025-12-11.json"
 
 
-def server_json() -> dict[str, object]:
-    return json.loads((ROOT / "server.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def server_json() -> dict[str, Any]:
+    return cast("dict[str, Any]", json.loads((ROOT / "server.json").read_text(encoding="utf-8")))
 
 
 def declared_variables() -> dict[str, dict[str, object]]:
-    (package,) = server_json()["packages"]  # type: ignore[misc]
+    (package,) = server_json()["packages"]
     return {variable["name"]: variable for variable in package["environmentVariables"]}
 
 
@@ -38,7 +39,7 @@ def test_server_json_is_valid_against_the_registry_schema() -> None:
 
 def test_versions_agree_and_the_readme_carries_the_registry_marker() -> None:
     manifest = server_json()
-    (package,) = manifest["packages"]  # type: ignore[misc]
+    (package,) = manifest["packages"]
 
     assert manifest["version"] == package["version"] == bundle_manifest()["version"] == version()
     assert package["identifier"] == "apillon-mcp" and package["transport"] == {"type": "stdio"}

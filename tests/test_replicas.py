@@ -17,6 +17,7 @@ import httpx2
 import mcp.types as types
 import pytest
 from mcp import Client
+from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -60,7 +61,7 @@ def live_job(emulator: EmulatorState) -> str:
     return job.job_uuid
 
 
-async def accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+async def accept(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
     return types.ElicitResult(action="accept", content={"confirm": True})
 
 

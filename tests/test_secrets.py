@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.client.session import ClientRequestContext
 from mcp.types import CallToolResult
 
 from apillon_mcp.backends import sandbox_api
@@ -92,7 +93,7 @@ async def test_the_elicitation_form_names_variables_but_never_their_values(
     function = emulator.create_function("fn")
     asked: list[str] = []
 
-    async def decline(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def decline(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message + json.dumps(params.model_dump(mode="json")))
         return types.ElicitResult(action="decline")
 

@@ -4,7 +4,7 @@ The multi-chunk vectors come from ipfs-unixfs-importer 7.0.1 run under Node.js (
 root's `toV1()` in base32), on the inputs built by `pattern` and `letter_a` below.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -91,7 +91,7 @@ def test_a_lone_leaf_is_its_own_root() -> None:
 
 
 def test_the_balanced_layout_gives_every_group_a_parent_and_stacks_levels() -> None:
-    def parent(children: list[str]) -> str:
+    def parent(children: Sequence[str]) -> str:
         return f"({' '.join(children)})"
 
     leaves = [str(n) for n in range(7)]
@@ -103,7 +103,7 @@ def test_the_balanced_layout_gives_every_group_a_parent_and_stacks_levels() -> N
 
 def test_the_balanced_layout_needs_a_leaf() -> None:
     with pytest.raises(ValueError, match="at least one leaf"):
-        balanced_root([], list)
+        balanced_root([], "".join)
 
 
 @pytest.mark.parametrize(

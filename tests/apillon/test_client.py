@@ -3,7 +3,7 @@
 import base64
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import uuid4
@@ -294,10 +294,11 @@ async def test_no_cookie_set_for_one_caller_goes_out_with_another_callers_reques
     ) as shared:
         mine = shared.with_credentials(DEFAULT_API_KEY, DEFAULT_API_SECRET)
         theirs = shared.with_credentials(other_key, other_secret)
-        function = await mine.create_cloud_function("fn")
+        gateway_url = (await mine.create_cloud_function("fn")).gateway_url
+        assert gateway_url is not None
         await theirs.list_cloud_functions()
-        await mine.call_gateway(function.gateway_url, "/", body={})
-        await theirs.call_gateway(function.gateway_url, "/", body={})
+        await mine.call_gateway(gateway_url, "/", body={})
+        await theirs.call_gateway(gateway_url, "/", body={})
         await mine.list_cloud_functions()
 
     assert server.cookies_received == [None] * 5
@@ -497,7 +498,9 @@ async def test_an_error_body_keeps_its_own_code_and_a_readable_message(
 
 
 async def test_a_retry_is_logged_with_what_failed(caplog: pytest.LogCaptureFixture) -> None:
-    answers = iter([httpx2.ConnectError("refused"), httpx2.Response(200, json={"data": {"balance": 1}})])
+    answers: Iterator[httpx2.Response | Exception] = iter(
+        [httpx2.ConnectError("refused"), httpx2.Response(200, json={"data": {"balance": 1}})]
+    )
     caplog.set_level(logging.INFO, logger="apillon_mcp.apillon.client")
 
     def handler(request: httpx2.Request) -> httpx2.Response:

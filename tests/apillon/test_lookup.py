@@ -8,6 +8,7 @@ import pytest
 
 from apillon_mcp.apillon import ApillonClient, open_client
 from apillon_mcp.apillon.lookup import JobLocator, gateway_job
+from apillon_mcp.apillon.models import Job
 from apillon_mcp.apillon.retry import NO_RETRIES
 from apillon_mcp.emulator import (
     DEFAULT_API_KEY,
@@ -122,9 +123,16 @@ def three_functions_with_a_job_each(emulator: EmulatorState) -> list[tuple[str, 
     return [(function_uuid, job.job_uuid) for function_uuid, job in made]
 
 
+async def listed_jobs(apillon: ApillonClient, function_uuid: str) -> list[Job]:
+    """The function's jobs as Apillon lists them: what the tools hand to `JobLocator.remember`."""
+    jobs = (await apillon.get_cloud_function(function_uuid)).jobs
+    assert jobs is not None
+    return jobs
+
+
 async def test_the_hints_keep_the_most_recently_seen_jobs(apillon: ApillonClient, emulator: EmulatorState) -> None:
     (oldest, oldest_job), (middle, middle_job), (newest, newest_job) = three_functions_with_a_job_each(emulator)
-    jobs = {job.job_uuid: job for job in emulator.jobs.values()}
+    jobs = {job.job_uuid: job for uuid in (oldest, middle, newest) for job in await listed_jobs(apillon, uuid)}
     locator = JobLocator(max_hints=2, max_functions_scanned=1)
     locator.remember(oldest, [jobs[oldest_job]])
     locator.remember(middle, [jobs[middle_job]])
@@ -166,7 +174,7 @@ async def test_a_hinted_function_is_not_searched_twice(apillon: ApillonClient, e
     function = emulator.create_function("fn")
     job = emulator.create_job(function.function_uuid, "gone", HELLO_WORLD_CID)
     locator = JobLocator()
-    locator.remember(function.function_uuid, list(emulator.jobs.values()))
+    locator.remember(function.function_uuid, await listed_jobs(apillon, function.function_uuid))
     emulator.delete_job(job.job_uuid, project_uuid=DEFAULT_PROJECT_UUID)
     reads(emulator)
 
@@ -198,8 +206,9 @@ async def test_jobs_of_several_functions_are_each_found(apillon: ApillonClient, 
 
     assert set(found) == {first_job, newest_job, missing}
     assert found[missing] is None
-    assert found[first_job] is not None and found[first_job].function.function_uuid == first
-    assert found[newest_job] is not None and found[newest_job].function.function_uuid == newest
+    first_found, newest_found = found[first_job], found[newest_job]
+    assert first_found is not None and first_found.function.function_uuid == first
+    assert newest_found is not None and newest_found.function.function_uuid == newest
     assert middle_job not in found
 
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import httpx2
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from apillon_mcp.apillon import ApillonBadResponse, ApillonClient, ApillonServerError, ApillonUnreachable, open_client
 from apillon_mcp.apillon.retry import RetryPolicy, retry_after_seconds
 from apillon_mcp.backends import SandboxTransport
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
-from apillon_mcp.emulator.faults import Fault
+from apillon_mcp.emulator.faults import Fault, FaultKind
 
 from loopback import served
 
@@ -115,7 +116,7 @@ async def test_the_total_wait_stays_within_the_budget(emulator: EmulatorState, s
 async def test_retry_after_is_honoured(apillon: ApillonClient, emulator: EmulatorState, sleeps: Sleeps) -> None:
     app = create_emulator(emulator)
 
-    async def limited(scope: Any, receive: Any, send: Any) -> None:
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not sleeps.seconds:
             await send({"type": "http.response.start", "status": 429, "headers": [(b"retry-after", b"3")]})
             await send({"type": "http.response.body", "body": b"slow down"})
@@ -129,7 +130,7 @@ async def test_retry_after_is_honoured(apillon: ApillonClient, emulator: Emulato
 
 
 async def test_a_retry_after_longer_than_the_budget_is_not_waited_for(emulator: EmulatorState, sleeps: Sleeps) -> None:
-    async def limited(scope: Any, receive: Any, send: Any) -> None:
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 429, "headers": [(b"retry-after", b"3600")]})
         await send({"type": "http.response.body", "body": b"{}"})
 
@@ -255,9 +256,9 @@ async def test_over_a_real_socket_a_slow_write_times_out_as_an_unknown_outcome(
 
 @pytest.mark.parametrize("kind", ["reset", "truncate"])
 async def test_over_a_real_socket_a_broken_answer_to_a_write_is_an_unknown_outcome(
-    emulator: EmulatorState, sleeps: Sleeps, kind: str
+    emulator: EmulatorState, sleeps: Sleeps, kind: FaultKind
 ) -> None:
-    emulator.faults.append(Fault(path="/cloud-functions", method="POST", kind=kind))  # type: ignore[arg-type]
+    emulator.faults.append(Fault(path="/cloud-functions", method="POST", kind=kind))
     async with served(create_emulator(emulator)) as base, client(emulator, sleeps, base_url=base) as remote:
         with pytest.raises(ApillonUnreachable) as raised:
             await remote.create_cloud_function("cut off")
@@ -275,7 +276,7 @@ async def test_an_http_date_retry_after_is_read_against_the_current_time(
 
     app = create_emulator(emulator)
 
-    async def limited(scope: Any, receive: Any, send: Any) -> None:
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not sleeps.seconds:
             when = format_datetime(datetime.now(UTC) + timedelta(seconds=5), usegmt=True).encode()
             await send({"type": "http.response.start", "status": 503, "headers": [(b"retry-after", when)]})
@@ -295,7 +296,7 @@ async def test_a_retry_after_longer_than_one_wait_but_within_the_budget_is_not_w
 ) -> None:
     """The server asks for 9 s: more than the longest single wait (8 s), less than the whole budget (20 s)."""
 
-    async def limited(scope: Any, receive: Any, send: Any) -> None:
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 503, "headers": [(b"retry-after", b"9")]})
         await send({"type": "http.response.body", "body": b"{}"})
 

@@ -5,6 +5,8 @@ import pytest
 
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, ManualClock, create_emulator
 
+from support import NO_AUTH
+
 pytestmark = pytest.mark.anyio
 
 CONFIGURED = "http://127.0.0.1:8787"
@@ -25,7 +27,7 @@ async def handed_out_urls(app: httpx2.ASGITransport, clock: ManualClock) -> list
         links = (await http.post("/storage/link-on-ipfs-multiple", json={"cids": ["bafy"]})).json()["data"]
         upload = (await http.post(f"/storage/buckets/{bucket}/upload", json={"files": [{"fileName": "a.js"}]})).json()
         url, session = upload["data"]["files"][0]["url"], upload["data"]["sessionUuid"]
-        assert (await http.put(url, content=SCRIPT, auth=None)).status_code == 200
+        assert (await http.put(url, content=SCRIPT, auth=NO_AUTH)).status_code == 200
         assert (await http.post(f"/storage/buckets/{bucket}/upload/{session}/end")).status_code == 200
         clock.advance(60)
         files = (await http.get(f"/storage/buckets/{bucket}/files")).json()["data"]["items"]

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 import anyio
 import httpx2
 import pytest
+from starlette.types import Message, Scope
 
 from apillon_mcp.emulator import (
     DEFAULT_API_KEY,
@@ -37,7 +38,7 @@ async def test_reset_brings_back_a_fresh_state_with_only_the_default_key(
     response = await client.post("/_emulator/reset", json={})
 
     assert response.status_code == 200
-    assert (state.functions, state.jobs, state.buckets, state.faults, state.requests) == ({}, {}, {}, [], [])
+    assert (state.functions, state.jobs, state.buckets, list(state.faults), state.requests) == ({}, {}, {}, [], [])
     assert list(state.api_keys) == [DEFAULT_API_KEY]
     assert state.credit_balance(DEFAULT_PROJECT_UUID) == 1000
     assert (await client.get("/cloud-functions", auth=(OTHER_KEY, OTHER_SECRET))).status_code == 401
@@ -252,14 +253,14 @@ async def test_a_truncate_fault_sends_half_the_answer_then_drops_the_connection(
     await client.post("/_emulator/faults", json={"path": "/project/credit", "kind": "truncate"})
     sent: list[bytes] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         if message["type"] == "http.response.body":
-            sent.append(message["body"])  # type: ignore[arg-type]
+            sent.append(message["body"])
 
-    scope = {
+    scope: Scope = {
         "type": "http",
         "method": "GET",
         "path": "/project/credit",

@@ -38,6 +38,8 @@ from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.emulator.json_import import VERSION
 from apillon_mcp.unixfs import file_cids
 
+from support import NO_AUTH
+
 pytestmark = pytest.mark.anyio
 
 OTHER_PROJECT = "c0ffee00-1234-4abc-8def-0123456789ab"
@@ -60,7 +62,7 @@ async def upload_script(http: httpx2.AsyncClient, bucket_uuid: str, content: byt
     cid = file_cids(content).v1
     assert (await http.post("/storage/link-on-ipfs-multiple", json={"cids": [cid]})).status_code == 201
     answer = (await http.post(f"/storage/buckets/{bucket_uuid}/upload", json={"files": [{"fileName": "a.js"}]})).json()
-    assert (await http.put(answer["data"]["files"][0]["url"], content=content, auth=None)).status_code == 200
+    assert (await http.put(answer["data"]["files"][0]["url"], content=content, auth=NO_AUTH)).status_code == 200
     ended = await http.post(f"/storage/buckets/{bucket_uuid}/upload/{answer['data']['sessionUuid']}/end")
     assert ended.status_code == 200
     return cid
@@ -79,7 +81,10 @@ async def test_a_sandbox_on_a_file_holds_every_kind_of_row_after_a_restart(tmp_p
     stored = state.store_file(function.bucket_uuid, "index.js", SCRIPT, path="src", content_type="text/javascript")
     state.create_job(function.function_uuid, "old", stored.cid_v1, slots=3)
     clock.advance(30)
-    variables = [{"key": "A", "value": "1"}, {"key": "NESTED", "value": {"list": [1, 2.5, None, True]}}]
+    variables: list[dict[str, object]] = [
+        {"key": "A", "value": "1"},
+        {"key": "NESTED", "value": {"list": [1, 2.5, None, True]}},
+    ]
     state.set_environment(function.function_uuid, variables, project_uuid=DEFAULT_PROJECT_UUID)
     state.create_job(function.function_uuid, "deploying", stored.cid_v0)
     deleted = state.create_job(function.function_uuid, "deleted", stored.cid_v0)
@@ -525,10 +530,16 @@ def edited(document: dict[str, object], edit: Callable[[dict[str, object]], obje
     return json.dumps(document).encode()
 
 
-def first_row(document: dict[str, object], table: str) -> dict[str, object]:
+def rows_of(document: dict[str, object], table: str) -> list[object]:
     rows = document[table]
-    assert isinstance(rows, list) and isinstance(rows[0], dict)
-    return rows[0]
+    assert isinstance(rows, list)
+    return rows
+
+
+def first_row(document: dict[str, object], table: str) -> dict[str, object]:
+    row = rows_of(document, table)[0]
+    assert isinstance(row, dict)
+    return row
 
 
 JSON_DAMAGE: dict[str, Callable[[dict[str, object]], bytes]] = {
@@ -563,7 +574,7 @@ JSON_DAMAGE: dict[str, Callable[[dict[str, object]], bytes]] = {
         document, lambda d: first_row(d, "functions").update(variables={"key": "A"})
     ),
     "a dangling job": lambda document: edited(document, lambda d: d.update(functions=[])),
-    "a duplicate key": lambda document: edited(document, lambda d: d.update(projects=d["projects"] * 2)),  # type: ignore[operator]
+    "a duplicate key": lambda document: edited(document, lambda d: d.update(projects=rows_of(d, "projects") * 2)),
 }
 
 
@@ -604,7 +615,7 @@ def overwrite_middle(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-SQLITE_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+SQLITE_DAMAGE: dict[str, tuple[Callable[[Path], object], str]] = {
     "another program's database": (lambda path: run_sql(path, "CREATE TABLE notes (text TEXT)"), "another program"),
     "a newer schema": (lambda path: run_sql(our_database(path), "PRAGMA user_version = 2"), "newer apillon-mcp"),
     "a table of its own": (lambda path: run_sql(our_database(path), "CREATE TABLE extra (x)"), "tables are not"),
@@ -621,7 +632,7 @@ SQLITE_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
 @pytest.mark.parametrize(("damage", "reason"), SQLITE_DAMAGE.values(), ids=SQLITE_DAMAGE.keys())
 @pytest.mark.parametrize("read_only", [False, True], ids=["open", "read-only"])
 async def test_a_state_file_that_is_not_this_versions_sandbox_is_refused_with_one_line(
-    tmp_path: Path, damage: Callable[[Path], None], reason: str, read_only: bool
+    tmp_path: Path, damage: Callable[[Path], object], reason: str, read_only: bool
 ) -> None:
     path = tmp_path / "sandbox.sqlite3"
     damage(path)

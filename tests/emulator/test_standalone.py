@@ -17,7 +17,10 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 import apillon_mcp
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, StateFileError, SystemClock, open_state
-from apillon_mcp.emulator.standalone import ServeError, Standalone, banner, is_loopback, prepare
+from apillon_mcp.emulator.standalone import ServeError, Standalone, banner, prepare
+from apillon_mcp.loopback import is_loopback
+
+from support import NO_AUTH
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +50,7 @@ async def test_the_standalone_emulator_answers_authenticated_requests_over_a_rea
 
     async with running(standalone) as http:
         credit = await http.get("/project/credit")
-        anonymous = await http.get("/project/credit", auth=None)
+        anonymous = await http.get("/project/credit", auth=NO_AUTH)
 
     assert standalone.base_url == f"http://127.0.0.1:{port}"
     assert (credit.status_code, credit.json()["data"]) == (200, {"balance": 1000})
@@ -231,8 +234,8 @@ async def test_over_a_real_socket_a_rebound_host_is_refused_and_the_token_opens_
 
     async with running(standalone) as http:
         rebound = await http.post("/cloud-functions", json={"name": "x"}, headers={"host": "rebind.example"})
-        reset = await http.post("/_emulator/reset", json={}, headers=token, auth=None)
-        tokenless = await http.post("/_emulator/reset", json={}, auth=None)
+        reset = await http.post("/_emulator/reset", json={}, headers=token, auth=NO_AUTH)
+        tokenless = await http.post("/_emulator/reset", json={}, auth=NO_AUTH)
 
     assert (rebound.status_code, reset.status_code, tokenless.status_code) == (421, 200, 401)
     assert standalone.state.functions == {}

@@ -8,6 +8,8 @@ import pytest
 from apillon_mcp.emulator import EmulatorState, FileStatus, JobStatus, LifecycleDelays, ManualClock, Role, Service
 from apillon_mcp.unixfs import file_cids
 
+from support import NO_AUTH
+
 pytestmark = pytest.mark.anyio
 
 OTHER_PROJECT = "c0ffee00-1234-4abc-8def-0123456789ab"
@@ -46,7 +48,7 @@ async def upload(client: httpx2.AsyncClient, bucket_uuid: str, files: dict[str, 
     for entry in data["files"]:
         content = files[entry["fileName"]]
         if content is not None:
-            assert (await client.put(entry["url"], content=content, auth=None)).status_code == 200
+            assert (await client.put(entry["url"], content=content, auth=NO_AUTH)).status_code == 200
     ended = await client.post(f"/storage/buckets/{bucket_uuid}/upload/{data['sessionUuid']}/end")
     assert ended.status_code == 200
     return str(data["sessionUuid"])
@@ -313,7 +315,7 @@ async def test_ending_a_session_twice_is_a_400(state: EmulatorState, client: htt
 async def test_the_bucket_in_the_end_path_is_not_checked(state: EmulatorState, client: httpx2.AsyncClient) -> None:
     bucket = state.create_function("f").bucket_uuid
     answer = (await request_upload(client, bucket)).json()["data"]
-    await client.put(answer["files"][0]["url"], content=SCRIPT, auth=None)
+    await client.put(answer["files"][0]["url"], content=SCRIPT, auth=NO_AUTH)
 
     response = await client.post(f"/storage/buckets/{uuid.uuid4()}/upload/{answer['sessionUuid']}/end")
 
@@ -417,7 +419,7 @@ async def test_details_of_a_requested_file_without_a_row_show_status_1_then_2_on
     ).json()["data"]["files"][0]
 
     requested = (await client.get(f"/storage/buckets/{bucket}/files/{entry['fileUuid']}")).json()["data"]
-    await client.put(entry["url"], content=SCRIPT, auth=None)
+    await client.put(entry["url"], content=SCRIPT, auth=NO_AUTH)
     received = (await client.get(f"/storage/buckets/{bucket}/files/{entry['fileUuid']}")).json()["data"]
 
     assert set(requested) == (FILE_KEYS - {"id"}) | {"directoryUuid"}  # a request, not a file row
@@ -631,7 +633,7 @@ async def test_the_sdk_upload_sequence_deploys_a_job_from_a_client_computed_cidv
 
     links = await client.post("/storage/link-on-ipfs-multiple", json={"cids": [cid]})
     urls = await client.post(f"/storage/buckets/{bucket}/upload", json={"files": files, "sessionUuid": session})
-    put = await client.put(urls.json()["data"]["files"][0]["url"], content=SCRIPT, auth=None)
+    put = await client.put(urls.json()["data"]["files"][0]["url"], content=SCRIPT, auth=NO_AUTH)
     ended = await client.post(f"/storage/buckets/{bucket}/upload/{session}/end", json={"awaitCid": True})
     job = await client.post(f"/cloud-functions/{function.function_uuid}/jobs", json={"name": "j", "scriptCid": cid})
     clock.advance(30)

@@ -14,7 +14,9 @@ def payload(
     query: list[tuple[str, str]] | None = None,
     headers: list[tuple[str, str]] | None = None,
 ) -> dict[str, object]:
-    return json.loads(gateway_payload(body=body, path=path, query=query or [], headers=headers or []))
+    parsed = json.loads(gateway_payload(body=body, path=path, query=query or [], headers=headers or []))
+    assert isinstance(parsed, dict)
+    return parsed
 
 
 def test_the_keys_come_in_the_gateways_order() -> None:

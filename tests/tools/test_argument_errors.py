@@ -180,7 +180,7 @@ async def test_an_argument_the_tool_does_not_take_is_ignored_with_a_note(mcp: Cl
     answer = await mcp.call_tool("list_cloud_functions", {"limt": 1})
 
     assert not answer.is_error
-    assert len(answer.structured_content["functions"]) == 3  # type: ignore[index]
+    assert len(answer.structured_content["functions"]) == 3
     assert text(answer).endswith(
         'Ignored the argument "limt", which list_cloud_functions does not take (did you mean limit?); its arguments '
         "are search, page, limit."

@@ -3,13 +3,14 @@
 import re
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.lowlevel
 import mcp.types as types
 import pytest
 from mcp import Client
+from mcp.client.session import ClientRequestContext
 
 from apillon_mcp.config import Settings
 from apillon_mcp.emulator import EmulatorState, JobStatus
@@ -209,18 +210,25 @@ async def test_a_bare_confirm_flag_is_not_consent(mcp: Client, case: Case) -> No
     assert not case.done()
 
 
-def answering(action: str, content: dict[str, Any] | None = None) -> Any:
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        callback.asked.append(params)  # type: ignore[attr-defined]
-        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
+Action = Literal["accept", "decline", "cancel"]
+Content = dict[str, str | int | float | bool | list[str] | None]
 
-    callback.asked = []  # type: ignore[attr-defined]
-    return callback
+
+class Answering:
+    """A client's elicitation callback that gives the same answer to every form, and keeps the forms it was shown."""
+
+    def __init__(self, action: Action, content: Content | None = None) -> None:
+        self.action, self.content = action, content
+        self.asked: list[types.ElicitRequestParams] = []
+
+    async def __call__(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params)
+        return types.ElicitResult(action=self.action, content=self.content)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_elicitation_accept_runs_the_action(make_server: ServerFactory, case: Case, mode: str) -> None:
-    callback = answering("accept", {"confirm": True})
+    callback = Answering("accept", {"confirm": True})
     async with Client(make_server(), mode=mode, elicitation_callback=callback) as client:
         answer = await client.call_tool(case.tool, case.arguments)
 
@@ -241,9 +249,9 @@ async def test_elicitation_accept_runs_the_action(make_server: ServerFactory, ca
     ],
 )
 async def test_elicitation_without_a_yes_changes_nothing(
-    make_server: ServerFactory, case: Case, mode: str, action: str, content: dict[str, Any] | None, reason: str
+    make_server: ServerFactory, case: Case, mode: str, action: Action, content: Content | None, reason: str
 ) -> None:
-    async with Client(make_server(), mode=mode, elicitation_callback=answering(action, content)) as client:
+    async with Client(make_server(), mode=mode, elicitation_callback=Answering(action, content)) as client:
         answer = await client.call_tool(case.tool, case.arguments)
 
     assert answer.is_error
@@ -260,7 +268,7 @@ async def test_with_elicitation_a_token_is_not_a_substitute_for_asking(
     async with Client(make_server()) as plain:
         token = token_of(await plain.call_tool(case.tool, case.arguments))
 
-    async with Client(make_server(), mode=mode, elicitation_callback=answering("decline")) as client:
+    async with Client(make_server(), mode=mode, elicitation_callback=Answering("decline")) as client:
         answer = await client.call_tool(case.tool, {**case.arguments, "confirmation_token": token})
 
     assert "declined" in text(answer)
@@ -297,7 +305,7 @@ async def test_two_calls_racing_on_one_token_act_once(mcp: Client, emulator: Emu
     assert case.done()
 
 
-async def never_answering(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+async def never_answering(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
     """A client that shows the form and never sends the user's answer."""
     await anyio.Event().wait()
     raise AssertionError("unreachable")
@@ -323,7 +331,9 @@ async def test_on_the_modern_protocol_an_unanswered_form_leaves_nothing_waiting(
     questions: list[types.ElicitRequestParams] = []
     asked = anyio.Event()
 
-    async def shows_the_form_and_never_answers(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def shows_the_form_and_never_answers(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
         questions.append(params)
         asked.set()
         return await never_answering(context, params)
@@ -345,9 +355,9 @@ async def test_on_the_modern_protocol_an_unanswered_form_leaves_nothing_waiting(
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 @pytest.mark.parametrize("content", [{"confirm": "yes"}, {"confirm": 1}, None, {"other": True}])
 async def test_an_accept_with_a_malformed_answer_is_not_consent(
-    make_server: ServerFactory, emulator: EmulatorState, case: Case, mode: str, content: dict[str, Any] | None
+    make_server: ServerFactory, emulator: EmulatorState, case: Case, mode: str, content: Content | None
 ) -> None:
-    async with Client(make_server(), mode=mode, elicitation_callback=answering("accept", content)) as client:
+    async with Client(make_server(), mode=mode, elicitation_callback=Answering("accept", content)) as client:
         answer = await client.call_tool(case.tool, case.arguments)
 
     assert answer.is_error
@@ -361,7 +371,9 @@ async def test_a_change_while_the_form_is_open_is_not_acted_on(
     function = emulator.create_function("svc")
     job = emulator.create_job(function.function_uuid, "pending", HELLO_WORLD_CID)
 
-    async def accept_a_minute_later(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def accept_a_minute_later(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
         assert "has not started serving yet" in params.message
         emulator.clock.advance(60)
         return types.ElicitResult(action="accept", content={"confirm": True})
@@ -445,19 +457,21 @@ async def test_while_the_user_reads_the_form_progress_keeps_the_call_alive(emula
     beats: list[tuple[float, str | None]] = []
     two_beats = anyio.Event()
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
-        beats.append((done, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        beats.append((progress, message))
         if len(beats) == 2:
             two_beats.set()
 
-    async def accept_after_two_beats(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def accept_after_two_beats(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
         with anyio.fail_after(10):
             await two_beats.wait()
         return types.ElicitResult(action="accept", content={"confirm": True})
 
     server = build_sandbox_server(emulator, Settings(emulator=True), heartbeat=0.001)
     async with Client(server, mode="legacy", elicitation_callback=accept_after_two_beats) as client:
-        answer = await client.call_tool(case.tool, case.arguments, progress_callback=progress)
+        answer = await client.call_tool(case.tool, case.arguments, progress_callback=on_progress)
 
     assert not answer.is_error, text(answer)
     assert beats[:2] == [(1, "Waiting for the user to confirm."), (2, "Waiting for the user to confirm.")]
@@ -467,7 +481,7 @@ async def test_while_the_user_reads_the_form_progress_keeps_the_call_alive(emula
 async def test_a_client_that_fails_to_show_the_form_changes_nothing(
     make_server: ServerFactory, emulator: EmulatorState, case: Case
 ) -> None:
-    async def cannot_show(context: Any, params: types.ElicitRequestParams) -> types.ErrorData:
+    async def cannot_show(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ErrorData:
         return types.ErrorData(code=types.INTERNAL_ERROR, message="no window to show it in")
 
     async with Client(make_server(), mode="legacy", elicitation_callback=cannot_show) as client:
@@ -487,7 +501,7 @@ async def test_a_form_reply_is_remembered_for_the_forms_lifetime_and_then_forgot
     (replies,) = [m for m in server.middleware if isinstance(m, OneUsePerReply)]
 
     async def confirm(variables: dict[str, str]) -> None:
-        async with Client(server, mode="auto", elicitation_callback=answering("accept", {"confirm": True})) as client:
+        async with Client(server, mode="auto", elicitation_callback=Answering("accept", {"confirm": True})) as client:
             done = await client.call_tool(
                 "set_cloud_function_environment", {"function_uuid": function.function_uuid, "variables": variables}
             )

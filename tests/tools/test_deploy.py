@@ -16,10 +16,10 @@ pytestmark = pytest.mark.anyio
 
 async def test_deploy_from_source_uploads_creates_and_waits_until_matched(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("echo")
-    progress: list[tuple[float, str | None]] = []
+    reports: list[tuple[float, str | None]] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append((value, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, message))
 
     answer = await mcp.call_tool(
         "deploy_cloud_function_script",
@@ -42,10 +42,10 @@ async def test_deploy_from_source_uploads_creates_and_waits_until_matched(mcp: C
     assert f"CID {cids.v0}" in summary
     assert "MATCHED 30 s after the job was created" in summary and "invoke_cloud_function" in summary
     assert f"It serves http://sandbox.invalid/gateway/{function.function_uuid}" in summary
-    messages = [m for _, m in progress]
+    messages = [m for _, m in reports]
     assert any("Uploaded echo-v1.js" in (m or "") for m in messages)
     assert any("waiting for MATCHED" in (m or "") for m in messages)
-    assert [v for v, _ in progress] == sorted(v for v, _ in progress)
+    assert [v for v, _ in reports] == sorted(v for v, _ in reports)
 
 
 async def test_deploy_without_waiting_returns_the_deploying_job(mcp: Client, emulator: EmulatorState) -> None:

@@ -125,7 +125,7 @@ async def test_deploy_with_a_lost_job_answer_does_not_offer_to_create_it_blindly
 
 async def test_the_server_still_answers_after_every_fault(make_server: ServerFactory, emulator: EmulatorState) -> None:
     for kind in ("reset", "truncate"):
-        emulator.faults.append(Fault(path="/cloud-functions", method="POST", kind=kind))  # type: ignore[arg-type]
+        emulator.faults.append(Fault(path="/cloud-functions", method="POST", kind=kind))
     emulator.faults.append(Fault(path="/cloud-functions", method="POST", status=500, body="not json"))
     async with Client(make_server()) as client:
         for n in range(3):

@@ -6,6 +6,7 @@ import anyio.lowlevel
 import mcp.types as types
 import pytest
 from mcp import Client
+from mcp.client.session import ClientRequestContext
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
 from apillon_mcp.emulator.faults import Fault
@@ -220,7 +221,7 @@ async def test_one_form_confirms_several_jobs(make_server: ServerFactory, emulat
     _, old, _ = jobs_of(emulator, 3)
     asked: list[str] = []
 
-    async def accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def accept(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={"confirm": True})
 
@@ -573,11 +574,11 @@ async def test_waiting_reports_progress_that_increases_and_survives_a_failed_pol
     mcp: Client, emulator: EmulatorState
 ) -> None:
     function = emulator.create_function("fn")
-    progress: list[tuple[float, str | None]] = []
+    reports: list[tuple[float, str | None]] = []
 
-    async def heard(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, message))
-        if len(progress) == 1:  # the next poll fails, all of its tries
+    async def heard(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, message))
+        if len(reports) == 1:  # the next poll fails, all of its tries
             emulator.faults.append(Fault(path=f"/cloud-functions/{function.function_uuid}", status=503, times=4))
 
     answer = await mcp.call_tool(
@@ -587,6 +588,6 @@ async def test_waiting_reports_progress_that_increases_and_survives_a_failed_pol
     )
 
     assert data(answer)["outcome"] == "matched"
-    assert [done for done, _ in progress] == list(range(1, len(progress) + 1))
-    assert progress[0][1] == "Job DEPLOYING after 0 s; waiting for MATCHED."
+    assert [done for done, _ in reports] == list(range(1, len(reports) + 1))
+    assert reports[0][1] == "Job DEPLOYING after 0 s; waiting for MATCHED."
     assert emulator.faults == []

@@ -312,10 +312,10 @@ async def test_the_job_runs_the_cid_apillon_reports(mcp: Client, emulator: Emula
 
 async def test_the_deploy_waits_for_apillon_to_report_the_cid(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("echo")
-    progress: list[str] = []
+    messages: list[str] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
 
     answer = await mcp.call_tool(
         "deploy_cloud_function_script",
@@ -323,7 +323,7 @@ async def test_the_deploy_waits_for_apillon_to_report_the_cid(mcp: Client, emula
         progress_callback=on_progress,
     )
 
-    assert "Waiting for Apillon to put the script on IPFS." in progress
+    assert "Waiting for Apillon to put the script on IPFS." in messages
     assert "CID as Apillon reports it, same as the bytes give" in text(answer)
 
 

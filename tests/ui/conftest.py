@@ -5,13 +5,16 @@ Needs `npm ci` in ui/, Debian's chromium, and the `browser` extra (Python's play
 Chromium and never downloads its own). Run with `python -m pytest -m ui`.
 """
 
+from __future__ import annotations
+
+import importlib.util
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.staticfiles import StaticFiles
@@ -23,6 +26,10 @@ from apillon_mcp.http_transport import check_http_settings, http_app
 from apillon_mcp.server import build_sandbox_server
 
 from loopback import served
+from support import Serve
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Expect
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = ROOT / "ui"
@@ -71,7 +78,7 @@ def with_host_page(app: ASGIApp, folder: Path) -> ASGIApp:
 
 
 @pytest.fixture
-def serve(emulator: EmulatorState, host_page: Path, browser: Any) -> Callable[[], Any]:
+def serve(emulator: EmulatorState, host_page: Path, browser: BrowserContext) -> Serve:
     """Serves the MCP server (on the test's emulator, with `Settings` overrides) over HTTP on loopback, with the host
     page; yields the base URL.
 
@@ -92,27 +99,30 @@ def serve(emulator: EmulatorState, host_page: Path, browser: Any) -> Callable[[]
     return serving
 
 
-def playwright_api() -> Any:
-    """Playwright's async API, imported only by the browser tests (it is an extra, not a test dependency)."""
-    try:
-        from playwright import async_api
-    except ImportError:
+def need_playwright() -> None:
+    """Playwright is imported only by the browser tests' fixtures: it comes with the browser extra, not the test one."""
+    if importlib.util.find_spec("playwright") is None:
         pytest.fail('the browser tests need the browser extra: pip install -e ".[browser]"')
-    async_api.expect.set_options(timeout=20_000)
-    return async_api
 
 
 @pytest.fixture
-def expect() -> Any:
-    return playwright_api().expect
+def expect() -> Expect:
+    need_playwright()
+    from playwright.async_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=20_000)
+    return playwright_expect
 
 
 @pytest.fixture
-async def browser(tmp_path: Path) -> AsyncGenerator[Any, None]:
+async def browser(tmp_path: Path) -> AsyncGenerator[BrowserContext, None]:
     """A fresh headless Chromium profile (the OS's Chromium; no network beyond loopback is used)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    async with playwright_api().async_playwright() as playwright:
+    need_playwright()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
             executable_path=CHROMIUM,

@@ -3,9 +3,11 @@
 Each test saves a PNG of the states it reaches (see the `screenshots` fixture); docs/dashboard/ holds a committed set.
 """
 
+from __future__ import annotations
+
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
@@ -15,7 +17,10 @@ from apillon_mcp.emulator import DEFAULT_API_SECRET, EmulatorState
 from apillon_mcp.emulator.faults import Fault
 
 from scripts import ECHO, saying
-from support import HELLO_WORLD_CID, data, text
+from support import HELLO_WORLD_CID, Serve, data, text
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Expect, Locator, Page, Request
 
 pytestmark = [pytest.mark.anyio, pytest.mark.ui]
 
@@ -30,23 +35,23 @@ GATEWAY_LABELS = {"serving": "Serving", "no_job_matched_yet": "No job matched ye
 class HostPage:
     """The test host page showing the view of one tool call, and what the view did through it."""
 
-    def __init__(self, page: Any, shots: Path) -> None:
+    def __init__(self, page: Page, shots: Path) -> None:
         self.page = page
         self.view = page.frame_locator("#frame iframe")
         self.shots = shots
-        self.requests: list[Any] = []
+        self.requests: list[Request] = []
         page.on("request", lambda request: self.requests.append(request))
 
     @classmethod
     async def open(
         cls,
-        browser: Any,
+        browser: BrowserContext,
         base: str,
         shots: Path,
         tool: str,
         arguments: dict[str, Any] | None = None,
         theme: str = "light",
-    ) -> "HostPage":
+    ) -> HostPage:
         host = cls(await browser.new_page(), shots)
         # The page's clock runs on its own, and a test can move it ahead to fire the view's timers at once.
         await host.page.clock.install()
@@ -60,7 +65,7 @@ class HostPage:
         made = await self.page.evaluate("window.testHost.calls")
         return [call["arguments"] for call in made if call["name"] == tool]
 
-    def job(self, job_uuid: str) -> Any:
+    def job(self, job_uuid: str) -> Locator:
         return self.view.locator(f'[data-testid="job"][data-uuid="{job_uuid}"]')
 
     async def screenshot(self, name: str) -> None:
@@ -119,7 +124,7 @@ async def shown_jobs(host: HostPage) -> list[tuple[str | None, str, str, bool]]:
 
 
 async def test_the_dashboard_shows_the_functions_jobs_and_credits_the_server_holds(
-    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+    mcp: Client, emulator: EmulatorState, serve: Serve, browser: BrowserContext, expect: Expect, screenshots: Path
 ) -> None:
     seed = await seeded(mcp, emulator)
     listed = data(await mcp.call_tool("list_cloud_functions", {}))
@@ -150,7 +155,7 @@ async def test_the_dashboard_shows_the_functions_jobs_and_credits_the_server_hol
 
 
 async def test_the_gateway_console_shows_the_functions_reply_as_text(
-    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+    mcp: Client, emulator: EmulatorState, serve: Serve, browser: BrowserContext, expect: Expect, screenshots: Path
 ) -> None:
     seed = await seeded(mcp, emulator)
 
@@ -179,7 +184,7 @@ async def test_the_gateway_console_shows_the_functions_reply_as_text(
 
 
 async def test_a_delete_from_the_view_asks_for_confirmation_and_changes_nothing_until_given(
-    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+    mcp: Client, emulator: EmulatorState, serve: Serve, browser: BrowserContext, expect: Expect, screenshots: Path
 ) -> None:
     seed = await seeded(mcp, emulator)
     old = seed["v1"]
@@ -217,7 +222,7 @@ async def test_a_delete_from_the_view_asks_for_confirmation_and_changes_nothing_
 
 
 async def test_on_a_read_only_server_the_view_stops_offering_what_the_server_cannot_do(
-    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+    mcp: Client, emulator: EmulatorState, serve: Serve, browser: BrowserContext, expect: Expect, screenshots: Path
 ) -> None:
     function = emulator.create_function("Price feed")
     job = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
@@ -234,7 +239,7 @@ async def test_on_a_read_only_server_the_view_stops_offering_what_the_server_can
 
 
 async def test_a_rollback_deploys_the_old_cid_and_the_view_follows_it_until_it_serves(
-    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+    mcp: Client, emulator: EmulatorState, serve: Serve, browser: BrowserContext, expect: Expect, screenshots: Path
 ) -> None:
     seed = await seeded(mcp, emulator)
     before = {job["job_uuid"]: job for job in await live_jobs(mcp, seed["feed"])}
@@ -276,7 +281,7 @@ async def test_a_rollback_deploys_the_old_cid_and_the_view_follows_it_until_it_s
 
 
 async def test_an_empty_project_and_a_failing_api_get_clear_states(
-    mcp: Client, emulator: EmulatorState, serve: Any, browser: Any, expect: Any, screenshots: Path
+    mcp: Client, emulator: EmulatorState, serve: Serve, browser: BrowserContext, expect: Expect, screenshots: Path
 ) -> None:
     async with serve() as base:
         host = await HostPage.open(browser, base, screenshots, "list_cloud_functions")
