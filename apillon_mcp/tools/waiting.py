@@ -11,12 +11,13 @@ from pydantic import Field
 from apillon_mcp.apillon import ApillonClient, ApillonError, Job, JobStatus
 from apillon_mcp.context import AppState
 
-# Every 5 s for the first minute (the sandbox matches in 30 s, so its answer is at most 5 s late), then slower:
+# Every 5 s for the first minute (the sandbox matches in 30 s, so its answer is at most 5 s late), then every 20 s:
 # on Apillon a match takes minutes.
 _QUICK_POLL_SECONDS = 5.0
 _QUICK_PHASE_SECONDS = 60.0
-_MAX_POLL_SECONDS = 20.0
+_SLOW_POLL_SECONDS = 20.0
 
+WaitEnd = Literal["matched", "waiting", "superseded"]
 WaitOutcome = Literal["matched", "waiting", "not_waited", "superseded"]
 
 Wait = Annotated[bool, Field(description="Wait until it serves (MATCHED).")]
@@ -27,7 +28,7 @@ Timeout = Annotated[int, Field(ge=0, le=900, description="Longest wait, seconds.
 @dataclass(frozen=True)
 class Waited:
     job: Job
-    outcome: WaitOutcome
+    outcome: WaitEnd
     seconds: float
     """How long this call waited."""
 
@@ -37,9 +38,7 @@ class Waited:
             return f"MATCHED{_since_created(self.job)}."
         if self.outcome == "superseded":
             return f"INACTIVE{_since_created(self.job)}: another job of the function reached MATCHED after it."
-        if self.outcome == "waiting":
-            return f"Still {self.job.job_status.name} when the wait ended after {self.seconds:.0f} s."
-        return f"{self.job.job_status.name}; not waited for."
+        return f"Still {self.job.job_status.name} when the wait ended after {self.seconds:.0f} s."
 
 
 def _since_created(job: Job) -> str:
@@ -73,5 +72,5 @@ async def wait_until_serving(
         if elapsed >= timeout_seconds:
             return Waited(job, "waiting", elapsed)
         await report(f"Job {job.job_status.name} after {elapsed:.0f} s; waiting for MATCHED.")
-        delay = _QUICK_POLL_SECONDS if elapsed < _QUICK_PHASE_SECONDS else min(elapsed / 3, _MAX_POLL_SECONDS)
+        delay = _QUICK_POLL_SECONDS if elapsed < _QUICK_PHASE_SECONDS else _SLOW_POLL_SECONDS
         await state.sleep(min(delay, timeout_seconds - elapsed))
