@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -8,10 +9,22 @@ import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
 
-from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, Role, Service
+from apillon_mcp.apillon import Job
+from apillon_mcp.apillon import JobStatus as ApiJobStatus
+from apillon_mcp.emulator import (
+    DEFAULT_PROJECT_UUID,
+    EmulatorState,
+    JobStatus,
+    LifecycleDelays,
+    ManualClock,
+    Role,
+    Service,
+)
 from apillon_mcp.emulator.faults import Fault
+from apillon_mcp.server import build_sandbox_server
+from apillon_mcp.tools.waiting import Waited
 
-from support import HELLO_WORLD_CID, ServerFactory, add_key_without, data, text
+from support import HELLO_WORLD_CID, ServerFactory, Waits, add_key_without, data, text
 
 pytestmark = pytest.mark.anyio
 
@@ -591,3 +604,51 @@ async def test_waiting_reports_progress_that_increases_and_survives_a_failed_pol
     assert [done for done, _ in reports] == list(range(1, len(reports) + 1))
     assert reports[0][1] == "Job DEPLOYING after 0 s; waiting for MATCHED."
     assert emulator.faults == []
+
+
+@pytest.mark.parametrize(
+    ("match_seconds", "outcome", "sleeps", "sentence"),
+    [
+        (90, "matched", [5.0] * 12 + [20.0] * 2, "MATCHED 100 s after the job was created."),
+        (1000, "waiting", [5.0] * 12 + [20.0] * 9, "Still DEPLOYED when the wait ended after 240 s."),
+    ],
+    ids=["matched-after-the-first-minute", "never-within-the-wait"],
+)
+async def test_a_wait_polls_every_5_s_for_a_minute_then_every_20_s_until_its_end(
+    match_seconds: float, outcome: str, sleeps: list[float], sentence: str
+) -> None:
+    emulator = EmulatorState(clock=ManualClock(), delays=LifecycleDelays(match_seconds=match_seconds))
+    waits = Waits(emulator)
+    function = emulator.create_function("slow to match")
+
+    async with Client(build_sandbox_server(emulator, sleep=waits)) as client:
+        answer = await client.call_tool(
+            "create_cloud_function_job",
+            {"function_uuid": function.function_uuid, "name": "v1", "script_cid": HELLO_WORLD_CID, "wait": True},
+        )
+
+    assert data(answer)["outcome"] == outcome
+    assert waits.seconds == sleeps
+    assert sentence in text(answer)
+
+
+def test_a_wait_without_the_jobs_times_names_no_time() -> None:
+    """Apillon's job rows carry createTime and updateTime; without them the sentence claims no duration."""
+    job = Job(
+        id=1,
+        job_uuid=str(uuid4()),
+        function_uuid=str(uuid4()),
+        name="v1",
+        script_cid=HELLO_WORLD_CID,
+        slots=1,
+        job_status=ApiJobStatus.MATCHED,
+        create_time=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    updated_only = job.model_copy(update={"create_time": None, "update_time": datetime(2026, 1, 1, tzinfo=UTC)})
+
+    assert Waited(job, "matched", 30).sentence() == "MATCHED."
+    assert Waited(updated_only, "matched", 30).sentence() == "MATCHED."
+    assert Waited(job.model_copy(update={"job_status": ApiJobStatus.INACTIVE}), "superseded", 30).sentence() == (
+        "INACTIVE: another job of the function reached MATCHED after it."
+    )
