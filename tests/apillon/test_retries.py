@@ -37,19 +37,21 @@ def client(
     base_url: str = "http://emulator",
     transport: httpx2.AsyncBaseTransport | None = None,
     timeout: httpx2.Timeout | None = None,
+    retry: RetryPolicy | None = POLICY,
 ) -> AbstractAsyncContextManager[ApillonClient]:
     """The client with recorded (not waited) retry sleeps: in-process against `emulator` unless `base_url` is a
-    real server."""
+    real server; `retry=None` keeps the client's default policy."""
     if transport is None and base_url == "http://emulator":
         transport = SandboxTransport(app=create_emulator(emulator))
     extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    if retry is not None:
+        extra["retry"] = retry
     return open_client(
         base_url=base_url,
         api_key=DEFAULT_API_KEY,
         api_secret=DEFAULT_API_SECRET,
         user_agent="test",
         transport=transport,
-        retry=POLICY,
         sleep=sleeps,
         **extra,
     )
@@ -312,14 +314,7 @@ async def test_by_default_a_read_is_tried_four_times_with_growing_waits_within_t
     emulator: EmulatorState, sleeps: Sleeps
 ) -> None:
     emulator.faults.append(Fault(path="/project/credit", status=503, times=50))
-    async with open_client(
-        base_url="http://emulator",
-        api_key=DEFAULT_API_KEY,
-        api_secret=DEFAULT_API_SECRET,
-        user_agent="test",
-        transport=SandboxTransport(app=create_emulator(emulator)),
-        sleep=sleeps,
-    ) as apillon:
+    async with client(emulator, sleeps, retry=None) as apillon:
         with pytest.raises(ApillonServerError):
             await apillon.get_credit_balance()
 
@@ -333,15 +328,7 @@ async def test_by_default_a_long_outage_is_given_up_on_within_twenty_seconds_of_
 ) -> None:
     """Each wait at most 8 s, all of them at most 20 s: ten tries allowed, the budget ends them first."""
     emulator.faults.append(Fault(path="/project/credit", status=503, times=50))
-    async with open_client(
-        base_url="http://emulator",
-        api_key=DEFAULT_API_KEY,
-        api_secret=DEFAULT_API_SECRET,
-        user_agent="test",
-        transport=SandboxTransport(app=create_emulator(emulator)),
-        sleep=sleeps,
-        retry=RetryPolicy(attempts=10),
-    ) as apillon:
+    async with client(emulator, sleeps, retry=RetryPolicy(attempts=10)) as apillon:
         with pytest.raises(ApillonServerError):
             await apillon.get_credit_balance()
 
