@@ -10,7 +10,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from apillon_mcp.apillon import ApillonBadResponse, ApillonClient, ApillonServerError, ApillonUnreachable, open_client
-from apillon_mcp.apillon.retry import RetryPolicy, retry_after_seconds
+from apillon_mcp.apillon.retry import Attempt, RetryPolicy, retry_after_seconds
 from apillon_mcp.backends import SandboxTransport
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, create_emulator
 from apillon_mcp.emulator.faults import Fault, FaultKind
@@ -144,6 +144,13 @@ async def test_a_retry_after_longer_than_the_budget_is_not_waited_for(emulator: 
     assert sleeps.seconds == []
 
 
+@pytest.mark.parametrize(("asked", "wait"), [("8", 8.0), ("9", None)], ids=["the-longest-single-wait", "longer"])
+def test_a_retry_after_is_waited_for_up_to_the_longest_single_wait(asked: str, wait: float | None) -> None:
+    attempt = Attempt(number=1, method="GET", status=503, retry_after=asked)
+
+    assert POLICY.wait_before_retry(attempt, waited=0, jitter=lambda: 0.5) == wait
+
+
 def test_retry_after_reads_seconds_and_http_dates() -> None:
     from datetime import UTC, datetime
 
@@ -154,6 +161,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds(None, now) is None
     assert retry_after_seconds(" 12 ", now) == 12
     assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 -0000", now) == 30  # no zone: read as UTC
+    assert retry_after_seconds("Thu, 01 Jan 2026 14:00:30 +0200", now) == 30  # a zone of its own is kept
     assert retry_after_seconds("Thu, 01 Jan 2026 11:59:00 GMT", now) == 0.0  # already past: no wait
 
 
