@@ -11,6 +11,7 @@ from mcp.client.session import ClientRequestContext
 
 from apillon_mcp.apillon import Job
 from apillon_mcp.apillon import JobStatus as ApiJobStatus
+from apillon_mcp.config import Settings
 from apillon_mcp.emulator import (
     DEFAULT_PROJECT_UUID,
     EmulatorState,
@@ -652,3 +653,39 @@ def test_a_wait_without_the_jobs_times_names_no_time() -> None:
     assert Waited(job.model_copy(update={"job_status": ApiJobStatus.INACTIVE}), "superseded", 30).sentence() == (
         "INACTIVE: another job of the function reached MATCHED after it."
     )
+
+
+async def test_a_job_that_passed_the_cap_check_is_refused_when_another_took_the_last_credits_meanwhile(
+    emulator: EmulatorState,
+) -> None:
+    """The cap is checked before the balance is read and held only at the create: the hold is what decides."""
+    function = emulator.create_function("fn")
+    first_waits, released = anyio.Event(), anyio.Event()
+
+    async def held(seconds: float) -> None:  # the first call's retry of its balance read waits for the second call
+        first_waits.set()
+        await released.wait()
+
+    emulator.faults.append(Fault(path="/project/credit", method="GET", status=503, times=1))
+    server = build_sandbox_server(emulator, Settings(emulator=True, spending_cap_credits=100), sleep=held)
+    answers: dict[str, types.CallToolResult] = {}
+    async with Client(server) as client:
+
+        async def create(name: str) -> None:
+            arguments = {"function_uuid": function.function_uuid, "name": name, "script_cid": HELLO_WORLD_CID}
+            answers[name] = await client.call_tool("create_cloud_function_job", arguments)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(create, "first")
+            with anyio.fail_after(10):
+                await first_waits.wait()
+            await create("second")
+            released.set()
+
+    assert not answers["second"].is_error, text(answers["second"])
+    assert answers["first"].is_error
+    assert text(answers["first"]).startswith(
+        "Error executing tool create_cloud_function_job: Refused before anything was created or charged: this "
+        "server's spending cap is 100 credits"
+    )
+    assert [job.name for job in emulator.jobs.values()] == ["second"]

@@ -10,6 +10,7 @@ from mcp import Client
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus
 from apillon_mcp.emulator.faults import Fault
+from apillon_mcp.server import build_sandbox_server
 from apillon_mcp.unixfs import file_cids
 
 from scripts import ECHO, saying
@@ -413,3 +414,28 @@ async def test_with_a_smoke_test_the_way_back_is_said_once(mcp: Client, emulator
     assert f'It took over the gateway from job "v1" uuid={serving.job_uuid}' in text(answer)
     assert "To go back in one call" not in text(answer)
     assert text(answer).count("To go back: create_cloud_function_job(") == 1
+
+
+async def test_a_balance_unreadable_after_the_job_was_created_leaves_what_it_cost_unknown(
+    emulator: EmulatorState,
+) -> None:
+    function = emulator.create_function("fn")
+    upload_polls: list[float] = []
+
+    async def balance_unreadable_once_uploading(seconds: float) -> None:
+        if not upload_polls:  # the first wait is the deploy's for the uploaded script: the balance was read before
+            emulator.faults.append(Fault(path="/project/credit", method="GET", status=503, times=50))
+        upload_polls.append(seconds)
+        emulator.clock.advance(seconds)
+
+    server = build_sandbox_server(emulator, sleep=balance_unreadable_once_uploading)
+    async with Client(server) as client:
+        answer = await client.call_tool(
+            "deploy_cloud_function_script",
+            {"function_uuid": function.function_uuid, "job_name": "v1", "script_source": ECHO, "wait": False},
+        )
+
+    deployed = data(answer)
+    assert (deployed["credits_spent"], deployed["credit_balance"]) == (None, None)
+    assert deployed["job"]["name"] == "v1" and len(emulator.jobs) == 1
+    assert "Created the job." in text(answer)
