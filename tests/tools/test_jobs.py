@@ -52,6 +52,7 @@ async def test_create_job_reports_the_credits_it_spent_and_the_balance_after(
     assert f'Created job "v1" uuid={job["job_uuid"]}' in summary
     assert "Spent 100 credits; balance now 900." in summary
     assert "MATCHED" in summary and "get_cloud_function" in summary
+    assert not summary.endswith("\n")  # no line about a job it takes over from: none served
 
 
 async def test_a_cid_v1_is_stored_as_cid_v0(mcp: Client, emulator: EmulatorState) -> None:
