@@ -1,6 +1,7 @@
 """The Apillon client against the emulator: envelopes unwrapped, every error shape mapped to the exception tree."""
 
 import base64
+import functools
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -24,6 +25,7 @@ from apillon_mcp.apillon import (
     JobStatus,
     open_client,
 )
+from apillon_mcp.apillon.client import DEFAULT_TIMEOUT
 from apillon_mcp.apillon.retry import NO_RETRIES, RetryPolicy
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmulatorState, Role, Service, create_emulator
 
@@ -120,6 +122,31 @@ async def test_requests_carry_basic_auth_and_the_user_agent() -> None:
     (request,) = seen
     assert request.headers["authorization"] == "Basic " + base64.b64encode(b"k:s").decode()
     assert request.headers["user-agent"] == "apillon-mcp/9"
+
+
+@pytest.mark.parametrize("timeout", [None, httpx2.Timeout(7.0, connect=3.0)], ids=["default", "the-callers"])
+async def test_api_and_gateway_requests_alike_carry_the_clients_timeouts(timeout: httpx2.Timeout | None) -> None:
+    """Explicit timeouts (the default waits out a gateway's 29 s), not httpx's 5 s, on both of its HTTP clients."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx2.Response(200, json={"id": "x", "status": 200, "data": {"balance": 5}})
+
+    opening = functools.partial(
+        open_client,
+        base_url=BASE,
+        api_key="k",
+        api_secret="s",
+        user_agent="t",
+        transport=httpx2.MockTransport(handler),
+        retry=NO_RETRIES,
+    )
+    async with opening() if timeout is None else opening(timeout=timeout) as client:
+        await client.get_credit_balance()
+        await client.call_gateway("https://gateway.example/fn", "/", body={})
+
+    assert seen == [(timeout or DEFAULT_TIMEOUT).as_dict()] * 2
 
 
 async def test_missing_role_is_forbidden_with_the_role_named(emulator: EmulatorState) -> None:
