@@ -18,6 +18,7 @@ from apillon_mcp.emulator import (
     ManualClock,
     create_emulator,
 )
+from apillon_mcp.emulator.faults import Fault
 
 from support import HELLO_WORLD_CID
 
@@ -246,3 +247,22 @@ async def test_a_job_found_by_scanning_leaves_hints_for_its_siblings(
 
     assert await locator.find(apillon, sibling.job_uuid) is not None
     assert [path for _, path in reads(emulator)] == [f"/cloud-functions/{functions[0]}"]
+
+
+@pytest.mark.parametrize("status", [403, 404], ids=["forbidden", "gone"])
+async def test_a_function_that_cannot_be_read_is_passed_over_once(
+    apillon: ApillonClient, emulator: EmulatorState, status: int
+) -> None:
+    older, newer = (emulator.create_function(name).function_uuid for name in ("older", "newer"))
+    job = emulator.create_job(older, "v1", HELLO_WORLD_CID)
+    emulator.faults.append(Fault(path=f"/cloud-functions/{newer}", method="GET", status=status))
+    reads(emulator)
+
+    located = await JobLocator().find(apillon, job.job_uuid)
+
+    assert located is not None and located.function.function_uuid == older
+    assert reads(emulator) == [
+        ("GET", "/cloud-functions"),
+        ("GET", f"/cloud-functions/{newer}"),
+        ("GET", f"/cloud-functions/{older}"),
+    ]
