@@ -32,8 +32,12 @@ class OffsetStore(Protocol):
 def _check_step(seconds: float, now: datetime) -> timedelta:
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"the clock only moves forward by a finite number of seconds, got {seconds}")
-    if seconds > (LATEST - now).total_seconds():
-        raise ValueError(f"the clock cannot move past {LATEST.date().isoformat()}, got {seconds} seconds")
+    room = (LATEST - now).total_seconds()
+    if seconds > room:
+        raise ValueError(
+            f"the clock may move at most {max(room, 0):.0f} seconds now: it stops at {LATEST.date().isoformat()}, "
+            "a year before dates overflow"
+        )
     return timedelta(seconds=seconds)
 
 

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 from apillon_mcp.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_PROJECT_UUID, open_state
-from apillon_mcp.emulator.control import LATEST_CLOCK
+from apillon_mcp.emulator.clock import LATEST
 from apillon_mcp.emulator.host_guard import host_name
 from apillon_mcp.emulator.standalone import Access, ServeError, Standalone, prepare
 
@@ -249,7 +249,7 @@ async def test_options_that_cannot_be_used_stop_it_before_it_reads_writes_or_bin
 async def test_a_state_whose_clock_reached_the_limit_still_starts_and_serves(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     async with served(path) as (standalone, http):
-        room = (LATEST_CLOCK - standalone.state.clock.now()).total_seconds() - 1  # real time moves on meanwhile
+        room = (LATEST - standalone.state.clock.now()).total_seconds() - 1  # real time moves on meanwhile
         moved = await http.post("/_emulator/clock", json={"advance_seconds": room}, headers=control(standalone))
         further = await http.post("/_emulator/clock", json={"advance_seconds": 60}, headers=control(standalone))
 
@@ -262,7 +262,7 @@ async def test_a_state_whose_clock_reached_the_limit_still_starts_and_serves(tmp
         )
 
     moved_to = datetime.fromisoformat(moved.json()["now"])
-    assert LATEST_CLOCK - timedelta(minutes=1) < moved_to < LATEST_CLOCK
+    assert LATEST - timedelta(minutes=1) < moved_to < LATEST
     assert further.status_code == 400
     assert (created.status_code, job.status_code) == (201, 201)
     assert datetime.fromisoformat(created.json()["data"]["createTime"]) >= moved_to
