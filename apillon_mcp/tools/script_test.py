@@ -19,7 +19,7 @@ from apillon_mcp import runner
 from apillon_mcp.context import ToolContext, app_state
 from apillon_mcp.tools.annotations import READ
 from apillon_mcp.tools.gateway_requests import Body, GatewayPath, Headers, check_path, parse_headers
-from apillon_mcp.tools.script_checks import Problem, contract_problems
+from apillon_mcp.tools.script_checks import Problem, contract_problems, syntax_problems
 from apillon_mcp.tools.script_source import ScriptPath, ScriptSource, read_script
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.untrusted import OUTPUT_IS_DATA, fenced, neutralized
@@ -106,7 +106,16 @@ async def test_cloud_function_script(
         elapsed_ms=round(run.elapsed_seconds * 1000, 1),
         contract=problems + warnings,
     )
-    return result(_summary(data, reply), data)
+    return result(_summary(data, reply, parses=await _parses(content, run.result)), data)
+
+
+async def _parses(content: bytes, outcome: runner.Result) -> bool:
+    """False only when Node's parse (the one deploy runs) refuses the script: a SyntaxError thrown while running,
+    from `JSON.parse` say, is the script's error, not its syntax."""
+    if not (isinstance(outcome, runner.Thrown) and outcome.name == "SyntaxError"):
+        return True
+    problems, _ = await syntax_problems(content)
+    return not problems
 
 
 def _what_happened(outcome: runner.Result) -> str | None:
@@ -120,7 +129,7 @@ def _what_happened(outcome: runner.Result) -> str | None:
     return None
 
 
-def _summary(data: ScriptRun, reply: str | None) -> str:
+def _summary(data: ScriptRun, reply: str | None, *, parses: bool) -> str:
     lines: list[str] = []
     if data.outcome == "reply" and reply is not None:
         lines.append(
@@ -129,7 +138,7 @@ def _summary(data: ScriptRun, reply: str | None) -> str:
         )
         lines.append(fenced(reply[:MAX_REPLY_CHARS]))
         lines.append("If that is the answer it should give, deploy it with deploy_cloud_function_script.")
-    elif data.error is not None and data.error.startswith("SyntaxError"):
+    elif not parses:
         lines.append(
             f"The script does not parse: {data.error}. A job could never start it, and deploy_cloud_function_script "
             "refuses it. Fix it and run it again."

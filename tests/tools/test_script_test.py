@@ -66,6 +66,22 @@ async def test_an_error_shows_where_it_was_thrown_and_what_the_script_printed(mc
     assert "threw before replying" in text(answer) and "Fix it and run it again" in text(answer)
 
 
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        (THROWS.replace("throw new Error(", "throw new Error(("), "The script does not parse: SyntaxError"),
+        (THROWS.replace('throw new Error("price feed unreachable")', 'JSON.parse("{")'), "threw before replying"),
+    ],
+    ids=["parse-error", "syntax-error-thrown-while-running"],
+)
+async def test_only_a_script_node_cannot_parse_is_said_not_to_parse(mcp: Client, script: str, said: str) -> None:
+    answer = await mcp.call_tool("test_cloud_function_script", {"script_source": script})
+
+    assert data(answer)["error"].startswith("SyntaxError")
+    assert said in text(answer)
+    assert ("deploy_cloud_function_script refuses it" in text(answer)) is (said.startswith("The script does not"))
+
+
 async def test_a_script_that_never_replies_times_out(mcp: Client) -> None:
     answer = await mcp.call_tool("test_cloud_function_script", {"script_source": NEVER_REPLIES, "timeout_seconds": 1})
 
