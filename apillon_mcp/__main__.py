@@ -268,7 +268,7 @@ def _top_up(args: argparse.Namespace) -> int:
     import sqlite3
 
     from apillon_mcp.emulator import DEFAULT_PROJECT_UUID
-    from apillon_mcp.emulator.persistence import StateFileError, open_state
+    from apillon_mcp.emulator.persistence import StateFileError, database_path, open_state
 
     path = _state_path(_settings(args))
     if path is None:
@@ -282,8 +282,9 @@ def _top_up(args: argparse.Namespace) -> int:
     except (StateFileError, ValueError) as error:
         raise UsageError(str(error)) from None
     except sqlite3.Error as error:
-        raise UsageError(f"cannot change the sandbox in {state.path}: {error}") from None
-    print(f"Added {args.amount} credits to the sandbox in {state.path}: the balance is {balance} credits.")
+        # Opening may fail too (a database locked for too long), before there is a state to name.
+        raise UsageError(f"cannot change the sandbox in {database_path(path)}: {error}") from None
+    print(f"Added {args.amount} credits to the sandbox in {database_path(path)}: the balance is {balance} credits.")
     return 0
 
 

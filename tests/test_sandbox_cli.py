@@ -154,3 +154,21 @@ def test_an_unwritable_state_path_exits_2_with_one_line(
 
     assert code == 2
     assert "cannot create or write the sandbox state file" in one_line_error(capsys)
+
+
+def test_top_up_on_a_sandbox_locked_too_long_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sandbox.sqlite3"
+    open_state(path).close()
+    monkeypatch.setattr("apillon_mcp.emulator.database.BUSY_SECONDS", 0.0)  # how long it waits for the lock
+
+    with closing(sqlite3.connect(path, isolation_level=None)) as holder:
+        holder.execute("BEGIN EXCLUSIVE")
+        code = main(["sandbox", "top-up", "100", "--emulator-state", str(path)])
+        holder.execute("ROLLBACK")
+
+    assert code == 2
+    assert (
+        one_line_error(capsys) == f"apillon-mcp: cannot open or write the sandbox state file {path}: database is locked"
+    )
