@@ -35,6 +35,8 @@ from mcp.types import CallToolResult, ClientCapabilities, TextContent
 from mcp.types.version import is_version_at_least
 from pydantic import BaseModel, Field, StrictBool
 
+from apillon_mcp.config import MIN_CONFIRMATION_KEY_BYTES
+
 TOKEN_TTL_SECONDS = 300
 HEARTBEAT_SECONDS = 15.0
 _IN_BAND_ELICITATION = "2026-07-28"
@@ -44,7 +46,6 @@ _FACT_TAG_BYTES = 4
 _MAC_BYTES = 16
 _VERSION = 2
 MAX_FACTS = 64
-MIN_KEY_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,8 @@ class ConfirmationGuard:
     """Issues and redeems confirmation tokens."""
 
     def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time, ttl: int = TOKEN_TTL_SECONDS) -> None:
-        if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"the confirmation key must be at least {MIN_KEY_BYTES} bytes")
+        if len(key) < MIN_CONFIRMATION_KEY_BYTES:
+            raise ValueError(f"the confirmation key must be at least {MIN_CONFIRMATION_KEY_BYTES} bytes")
         self._key = key
         self._clock = clock
         self._ttl = ttl
