@@ -113,8 +113,7 @@ async def describe_environment_replacement(ctx: ToolContext, function_uuid: UUID
     )
 
 
-def _replacement(ctx: ToolContext, function_uuid: UUID, variables: Any) -> ConsentRequest:
-    parsed = parse_variables(variables)
+def _replacement(ctx: ToolContext, function_uuid: UUID, parsed: dict[str, str]) -> ConsentRequest:
     return ConsentRequest(
         "set_cloud_function_environment",
         {"function_uuid": str(function_uuid), "variables": parsed},
@@ -126,7 +125,7 @@ def _replacement(ctx: ToolContext, function_uuid: UUID, variables: Any) -> Conse
 async def _ask_before_replacing(
     function_uuid: UUID, variables: Any, ctx: ToolContext
 ) -> Elicit[ConfirmForm] | NotAsked | Answered:
-    return await _replacement(ctx, function_uuid, variables).ask(ctx)
+    return await _replacement(ctx, function_uuid, parse_variables(variables)).ask(ctx)
 
 
 async def set_cloud_function_environment(
