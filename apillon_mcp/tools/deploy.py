@@ -28,7 +28,7 @@ from apillon_mcp.tools.script_checks import Problem, contract_problems, syntax_p
 from apillon_mcp.tools.script_source import ScriptPath, ScriptSource, read_script
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.untrusted import fenced, neutralized, quoted
-from apillon_mcp.tools.views import JobView, result
+from apillon_mcp.tools.views import SANDBOX_GATEWAY, JobView, result
 from apillon_mcp.tools.waiting import WAIT_SECONDS, Timeout, Wait, WaitOutcome, wait_until_serving
 from apillon_mcp.unixfs import file_cids
 
@@ -289,7 +289,7 @@ def _summary(data: Deployment, progress: Progress, state: AppState, *, smoke_ask
     lines = [f"Deployed job {quoted(data.job.name)} uuid={data.job.job_uuid} on function uuid={data.function_uuid}:"]
     lines.extend(f"{n}. {step}" for n, step in enumerate(progress.done, start=1))
     if state.sandbox:
-        where = f"{data.gateway_url} (offline sandbox: only invoke_cloud_function reaches it)"
+        where = f"{data.gateway_url} ({SANDBOX_GATEWAY})"
         call = "."
     else:
         where, call = f"{data.gateway_url}", "; call it with invoke_cloud_function."

@@ -18,7 +18,7 @@ from apillon_mcp.tools.arguments import Description, FunctionUuid, Name, PageNum
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.text import plural
 from apillon_mcp.tools.untrusted import quoted
-from apillon_mcp.tools.views import JobView, job_line, result
+from apillon_mcp.tools.views import SANDBOX_GATEWAY, JobView, job_line, result
 
 GatewayStatus = Literal["serving", "no_job_matched_yet", "active_job_deleted", "active_job_not_matched"]
 
@@ -141,7 +141,7 @@ async def get_cloud_function(
     if function.description:
         lines.append(f"Description: {quoted(function.description)}")
     sandbox = app_state(ctx).sandbox is not None
-    lines.append(f"Gateway URL: {function.gateway_url}" + (_SANDBOX_URL if sandbox else ""))
+    lines.append(f"Gateway URL: {function.gateway_url}" + (f" ({SANDBOX_GATEWAY})" if sandbox else ""))
     lines.append("Gateway: " + gateway_sentence(gateway, function, listed=[job.job_uuid for job in jobs]))
     if jobs:
         lines.append(f"Jobs (page {jobs_page}), each with its script CID and when it was created:")
@@ -167,7 +167,7 @@ async def create_cloud_function(
         gateway_url=function.gateway_url,
         bucket_uuid=function.bucket_uuid,
     )
-    sandbox = "; offline sandbox: only invoke_cloud_function reaches it" if app_state(ctx).sandbox else ""
+    sandbox = f"; {SANDBOX_GATEWAY}" if app_state(ctx).sandbox else ""
     summary = (
         f"Created cloud function {quoted(function.name)} uuid={function.function_uuid}.\n"
         f"Gateway URL: {function.gateway_url} (answers once a job is MATCHED{sandbox}).\n"
@@ -176,9 +176,6 @@ async def create_cloud_function(
         "script_source=...), which checks it, uploads it and runs it as a job (100 credits)."
     )
     return result(summary, data)
-
-
-_SANDBOX_URL = " (offline sandbox: reachable only through invoke_cloud_function on this machine)"
 
 
 def gateway_sentence(gateway: GatewayJob, function: CloudFunction, listed: list[str]) -> str:

@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 from apillon_mcp.apillon import Job, JobStatus
 from apillon_mcp.tools.untrusted import quoted
 
+SANDBOX_GATEWAY = "offline sandbox: only invoke_cloud_function reaches it"
+"""Said beside every sandbox gateway URL: it is not public."""
+
 StatusName = Literal["DEPLOYING", "DEPLOYED", "MATCHED", "INACTIVE", "DELETED"]
 
 

@@ -143,7 +143,7 @@ async def test_the_sandbox_says_it_is_a_sandbox(mcp: Client, emulator: EmulatorS
     assert "Offline sandbox, not Apillon" in (mcp.instructions or "")
     assert "play money" in (mcp.instructions or "")
     assert "offline sandbox: only invoke_cloud_function reaches it" in text(created)
-    assert "offline sandbox: reachable only through invoke_cloud_function on this machine" in text(shown)
+    assert "offline sandbox: only invoke_cloud_function reaches it" in text(shown)
     assert "play credits" in text(balance) and data(balance)["sandbox"] is True
 
 
