@@ -24,6 +24,7 @@ from apillon_mcp.tools.credits import CHECK_FOR_NEW_JOB, create_paid_job, fundin
 from apillon_mcp.tools.errors import explain
 from apillon_mcp.tools.gateway_requests import FREE_JSON, HEADERS_SCHEMA, call_gateway, check_path, parse_headers
 from apillon_mcp.tools.handover import ServingJob, serving_before, takeover_sentence
+from apillon_mcp.tools.progress import ProgressReport
 from apillon_mcp.tools.script_checks import Problem, contract_problems, syntax_problems
 from apillon_mcp.tools.script_source import ScriptPath, ScriptSource, read_script
 from apillon_mcp.tools.spec import ToolSpec
@@ -87,11 +88,9 @@ class Progress:
 
     ctx: ToolContext
     done: list[str] = field(default_factory=list)
-    count: int = 0
 
-    async def report(self, message: str) -> None:
-        self.count += 1
-        await self.ctx.report_progress(self.count, None, message)
+    def __post_init__(self) -> None:
+        self.report = ProgressReport(self.ctx)
 
     async def step(self, message: str) -> None:
         self.done.append(message)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from apillon_mcp.tools.consent import ConsentRequest
 from apillon_mcp.tools.credits import CHECK_FOR_NEW_JOB, create_paid_job, require_funds
 from apillon_mcp.tools.errors import explain, surface_api_errors
 from apillon_mcp.tools.handover import ServingJob, serving_before, takeover_sentence
+from apillon_mcp.tools.progress import ProgressReport
 from apillon_mcp.tools.spec import ToolSpec
 from apillon_mcp.tools.text import plural
 from apillon_mcp.tools.untrusted import quoted
@@ -93,10 +93,7 @@ async def create_cloud_function_job(
     )
     job, outcome, waited = paid.job, "not_waited", ""
     if wait:
-        polls = itertools.count(1)  # MCP progress must increase with each notification
-        done = await wait_until_serving(
-            state, client, job, timeout_seconds=WAIT_SECONDS, report=lambda m: ctx.report_progress(next(polls), None, m)
-        )
+        done = await wait_until_serving(state, client, job, timeout_seconds=WAIT_SECONDS, report=ProgressReport(ctx))
         job, outcome, waited = done.job, done.outcome, done.sentence()
     data = CreatedJob(
         function_uuid=job.function_uuid,
