@@ -178,24 +178,22 @@ async def _locate(ctx: ToolContext, targets: list[str]) -> list[_Target]:
 
 async def describe_job_deletion(ctx: ToolContext, targets: list[str]) -> Effect:
     located = await _locate(ctx, targets)
+    spent_on = "the job" if len(located) == 1 else "the jobs"
+    closing = f"This cannot be undone, and the credits spent on {spent_on} are not refunded."
     if len(located) == 1:
         (target,) = located
-        sentences = [
+        description = (
             f"Delete job {quoted(target.job.name)} (uuid={target.job.job_uuid}, {target.job.job_status.name}) of "
-            f"cloud function {quoted(target.function.name)} (uuid={target.function.function_uuid}).",
-            target.consequence(),
-        ]
+            f"cloud function {quoted(target.function.name)} (uuid={target.function.function_uuid}). "
+            f"{target.consequence()} {closing}"
+        )
     else:
-        sentences = [f"Delete these {len(located)} jobs:"]
-        sentences.extend(
-            f"\n- job {quoted(t.job.name)} uuid={t.job.job_uuid} ({t.job.job_status.name}) of function "
+        lines = [
+            f"- job {quoted(t.job.name)} uuid={t.job.job_uuid} ({t.job.job_status.name}) of function "
             f"{quoted(t.function.name)}: {t.consequence()}"
             for t in located
-        )
-        sentences.append("\n")
-    spent_on = "the job" if len(located) == 1 else "the jobs"
-    sentences.append(f"This cannot be undone, and the credits spent on {spent_on} are not refunded.")
-    description = " ".join(sentences).replace(" \n", "\n").replace("\n ", "\n")
+        ]
+        description = "\n".join([f"Delete these {len(located)} jobs:", *lines, closing])
     return Effect(description=description, facts=tuple(t.fact() for t in located))
 
 
