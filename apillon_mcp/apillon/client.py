@@ -333,7 +333,10 @@ class ApillonClient:
                 if isinstance(outcome, ApillonUnreachable):
                     raise outcome
                 return _data(method, path, outcome)
-            reason = f"HTTP {outcome.status_code}" if isinstance(outcome, httpx2.Response) else outcome.transport_error
+            if isinstance(outcome, httpx2.Response):
+                reason = f"HTTP {outcome.status_code}"
+            else:
+                reason = type(outcome.__cause__).__name__  # the transport failure, e.g. ConnectError
             logger.info("%s %s: %s, retry %d in %.1f s", method, path, reason, number, delay)
             await self._sleep(delay)
             waited += delay
@@ -385,7 +388,6 @@ def _unreachable(method: str, path: str, exc: httpx2.TransportError) -> ApillonU
     failure = ApillonUnreachable(
         f"{method} {path} {kind} before Apillon answered ({type(exc).__name__})",
         may_have_reached_server=not not_sent,
-        transport_error=type(exc).__name__,
     )
     failure.outcome_unknown = failure.may_have_reached_server and method != "GET"
     return failure

@@ -50,11 +50,9 @@ class ApillonUnreachable(ApillonError):
     a connection dropped mid-response): the server may have acted on it.
     """
 
-    def __init__(self, message: str, *, may_have_reached_server: bool, transport_error: str = "") -> None:
+    def __init__(self, message: str, *, may_have_reached_server: bool) -> None:
         super().__init__(message)
         self.may_have_reached_server = may_have_reached_server
-        self.transport_error = transport_error
-        """The name of the transport failure, e.g. `ConnectError`."""
 
 
 class ApillonBadResponse(ApillonError):

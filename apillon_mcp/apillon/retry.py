@@ -61,7 +61,7 @@ class RetryPolicy:
         asked = retry_after_seconds(attempt.retry_after)
         delay = self.backoff(attempt.number, jitter()) if asked is None else asked
         if delay > self.max_delay or waited + delay > self.max_wait:
-            return None  # the server asks for a longer pause than this call can wait
+            return None  # longer than one wait may be, or than the call's budget has left
         return delay
 
 
