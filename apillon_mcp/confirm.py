@@ -217,7 +217,7 @@ async def ask_user(
     describe: Callable[[], Awaitable[Effect]],
     *,
     timeout: float,
-    heartbeat: float = HEARTBEAT_SECONDS,
+    heartbeat: float,
 ) -> Elicit[ConfirmForm] | NotAsked | Answered:
     """The body of a consent resolver: a form elicitation when the client can show one.
 
