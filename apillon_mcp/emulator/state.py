@@ -6,7 +6,6 @@ see each other's changes, and an operation that fails leaves nothing behind.
 """
 
 import dataclasses
-import json
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -37,7 +36,7 @@ from apillon_mcp.emulator.records import (
     Service,
 )
 from apillon_mcp.emulator.storage import StorageState, settle_files
-from apillon_mcp.emulator.tables import API_KEYS, BUCKETS, FUNCTIONS, JOBS, PROJECTS, micros
+from apillon_mcp.emulator.tables import API_KEYS, BUCKETS, FUNCTIONS, JOBS, PROJECTS, json_text, micros
 from apillon_mcp.emulator.views import FaultQueue, GatewayCache, RowsView
 from apillon_mcp.unixfs import to_cid_v0
 
@@ -284,7 +283,7 @@ class EmulatorState:
         with (the service does not read the row back after writing it).
         """
         stored = [dict(entry) for entry in variables]
-        plaintext = json.dumps(stored, separators=(",", ":"), ensure_ascii=False).encode()
+        plaintext = json_text(stored).encode()
         with self._transaction() as db:
             function = self.get_function(function_uuid, project_uuid=project_uuid, modify=True)
             if len(plaintext) > MAX_VARIABLES_BYTES:

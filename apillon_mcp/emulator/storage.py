@@ -4,8 +4,7 @@ No HTTP here: `storage_api` serves the endpoints and `s3` the signed upload URLs
 """
 
 import sqlite3
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import uuid4
 
@@ -27,10 +26,8 @@ from apillon_mcp.emulator.records import (
 )
 from apillon_mcp.emulator.tables import BUCKETS, FILE_UPLOADS, FILES, UPLOAD_SESSIONS, micros
 from apillon_mcp.emulator.upload_paths import upload_path
-from apillon_mcp.emulator.views import RowsView
+from apillon_mcp.emulator.views import RowsView, Transaction
 from apillon_mcp.unixfs import file_cids, to_cid_v0
-
-Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 class StorageState:

@@ -53,20 +53,21 @@ def fold(text: str) -> str:
     return text.lower()
 
 
-def _json_text(value: object) -> str:
+def json_text(value: object) -> str:
+    """How every JSON column is written (and measured, where the service limits its size)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _SAME = Codec(lambda value: value, lambda value: value)
 _TIME = Codec(micros, moment)
 _BOOL = Codec(int, bool)
-JSON = Codec(_json_text, json.loads)
+JSON = Codec(json_text, json.loads)
 _OPTIONAL_JSON = Codec(
-    lambda value: None if value is None else _json_text(value),
+    lambda value: None if value is None else json_text(value),
     lambda text: None if text is None else json.loads(text),
 )
 _ROLES = Codec(
-    lambda roles: _json_text(sorted([int(role), int(service)] for role, service in roles)),
+    lambda roles: json_text(sorted([int(role), int(service)] for role, service in roles)),
     lambda text: frozenset((Role(role), Service(service)) for role, service in json.loads(text)),
 )
 
