@@ -2,6 +2,7 @@
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -47,6 +48,13 @@ class Waits:
 
 def text(answer: CallToolResult) -> str:
     return "\n".join(block.text for block in answer.content if isinstance(block, TextContent))
+
+
+def token_of(answer: CallToolResult | str) -> str:
+    """The confirmation token an answer (or its text) asks to be sent back."""
+    match = re.search(r'confirmation_token="([^"]+)"', answer if isinstance(answer, str) else text(answer))
+    assert match is not None, answer
+    return match.group(1)
 
 
 def data(answer: CallToolResult) -> dict[str, Any]:

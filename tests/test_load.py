@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus
 
-from support import HELLO_WORLD_CID, ServerFactory, data, text
+from support import HELLO_WORLD_CID, ServerFactory, data, text, token_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.load]
 
@@ -81,7 +81,7 @@ async def test_concurrent_confirmed_deletions_each_act_once(mcp: Client, emulato
     function = emulator.create_function("many")
     jobs = [emulator.create_job(function.function_uuid, f"j{n}", HELLO_WORLD_CID) for n in range(10)]
     firsts = await concurrently([calling(mcp, "delete_cloud_function_job", {"job_uuid": j.job_uuid}) for j in jobs])
-    tokens = [text(a).split('confirmation_token="')[1].split('"')[0] for a in firsts]
+    tokens = [token_of(a) for a in firsts]
 
     answers = await concurrently(
         [

@@ -7,7 +7,6 @@ consent (a token, a form's reply) once: what that allows is pinned here as the R
 """
 
 import json
-import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
@@ -28,12 +27,11 @@ from apillon_mcp.http_transport import check_http_settings, http_app
 from apillon_mcp.server import build_server
 
 from loopback import served
-from support import ALL_ROLES, HELLO_WORLD_CID, Forwarded, RoundRobinProxy, text
+from support import ALL_ROLES, HELLO_WORLD_CID, Forwarded, RoundRobinProxy, text, token_of
 
 pytestmark = pytest.mark.anyio
 
 SHARED_KEY = "one-key-for-every-replica-0123456789"
-TOKEN = re.compile(r'confirmation_token="([^"]+)"')
 
 
 @asynccontextmanager
@@ -108,12 +106,6 @@ async def test_without_a_shared_key_the_other_replica_refuses_the_form_and_nothi
     assert emulator.jobs[job_uuid].job_status == JobStatus.MATCHED
     (asked_on, _), (answered_on, _) = tool_calls(proxy.log)
     assert asked_on != answered_on
-
-
-def token_of(answer: types.CallToolResult) -> str:
-    match = TOKEN.search(text(answer))
-    assert match is not None, text(answer)
-    return match.group(1)
 
 
 def actions(emulator: EmulatorState, marker: str) -> int:

@@ -18,7 +18,7 @@ from apillon_mcp.emulator import DEFAULT_API_SECRET, EmulatorState, Role, Servic
 from apillon_mcp.server import build_server
 
 from scripts import ECHO
-from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, data, text
+from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, data, text, token_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.secrets]
 
@@ -33,10 +33,6 @@ def secrets_in(blob: str) -> list[str]:
 
 def everything(answer: CallToolResult) -> str:
     return text(answer) + json.dumps(answer.structured_content or {})
-
-
-def token_of(answer: CallToolResult) -> str:
-    return text(answer).split('confirmation_token="')[1].split('"')[0]
 
 
 async def test_no_secret_appears_in_results_errors_or_logs_through_a_whole_session(

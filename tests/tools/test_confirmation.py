@@ -1,6 +1,5 @@
 """The guard in front of the destructive tools, for both of them: nothing happens without consent."""
 
-import re
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,11 +16,9 @@ from apillon_mcp.emulator import EmulatorState, JobStatus
 from apillon_mcp.form_replies import OneUsePerReply
 from apillon_mcp.server import build_sandbox_server
 
-from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, text
+from support import ALL_ROLES, HELLO_WORLD_CID, ServerFactory, text, token_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.attacks]
-
-TOKEN = re.compile(r'confirmation_token="([^"]+)"')
 
 
 @dataclass
@@ -62,12 +59,6 @@ def replacement(emulator: EmulatorState) -> Case:
 
 
 CASES = [deletion, replacement]
-
-
-def token_of(answer: types.CallToolResult) -> str:
-    match = TOKEN.search(text(answer))
-    assert match is not None, text(answer)
-    return match.group(1)
 
 
 @pytest.fixture(params=["auto", "legacy"])

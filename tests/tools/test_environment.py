@@ -6,15 +6,11 @@ from mcp import Client
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, Role, Service
 
-from support import HELLO_WORLD_CID, ServerFactory, add_key_without, text
+from support import HELLO_WORLD_CID, ServerFactory, add_key_without, text, token_of
 
 pytestmark = pytest.mark.anyio
 
 SECRET_VALUE = "sk-live-4f9a1c77e2"
-
-
-def token_of(answer_text: str) -> str:
-    return answer_text.split('confirmation_token="')[1].split('"')[0]
 
 
 async def replace(mcp: Client, function_uuid: str, variables: object) -> tuple[str, str]:

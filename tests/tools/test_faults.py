@@ -7,13 +7,9 @@ from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus
 from apillon_mcp.emulator.faults import Fault
 
 from scripts import ECHO
-from support import HELLO_WORLD_CID, ServerFactory, Waits, data, text
+from support import HELLO_WORLD_CID, ServerFactory, Waits, data, text, token_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
-
-
-def token_of(answer_text: str) -> str:
-    return answer_text.split('confirmation_token="')[1].split('"')[0]
 
 
 async def test_a_read_recovers_from_passing_gateway_errors(mcp: Client, emulator: EmulatorState, waits: Waits) -> None:

@@ -9,7 +9,7 @@ from mcp import Client
 from apillon_mcp.emulator import EmulatorState
 
 from scripts import ECHO, PID, SILENT, saying
-from support import ServerFactory, data, text
+from support import ServerFactory, data, text, token_of
 
 pytestmark = [
     pytest.mark.anyio,
@@ -60,7 +60,7 @@ async def test_the_script_reads_the_environment_set_through_the_tools(mcp: Clien
     function_uuid = await deployed(mcp, emulator)
     arguments = {"function_uuid": function_uuid, "variables": {"GREETING": "hej"}}
     first = text(await mcp.call_tool("set_cloud_function_environment", arguments))
-    token = first.split('confirmation_token="')[1].split('"')[0]
+    token = token_of(first)
     await mcp.call_tool("set_cloud_function_environment", {**arguments, "confirmation_token": token})
 
     answer = await mcp.call_tool("invoke_cloud_function", {"function_uuid": function_uuid, "body": None})

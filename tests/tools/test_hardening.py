@@ -14,7 +14,7 @@ from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.server import build_server
 
 from scripts import ECHO, saying
-from support import data, text
+from support import data, text, token_of
 
 pytestmark = pytest.mark.anyio
 
@@ -164,7 +164,7 @@ async def test_the_sandbox_says_where_environment_values_really_are(mcp: Client,
     arguments = {"function_uuid": function.function_uuid, "variables": {"K": "v"}}
 
     first = await mcp.call_tool("set_cloud_function_environment", arguments)
-    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    token = token_of(first)
     done = await mcp.call_tool("set_cloud_function_environment", {**arguments, "confirmation_token": token})
 
     assert "keeps the values in plain text in its state file" in text(done)

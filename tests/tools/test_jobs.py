@@ -25,7 +25,7 @@ from apillon_mcp.emulator.faults import Fault
 from apillon_mcp.server import build_sandbox_server
 from apillon_mcp.tools.waiting import Waited
 
-from support import HELLO_WORLD_CID, ServerFactory, Waits, add_key_without, data, text
+from support import HELLO_WORLD_CID, ServerFactory, Waits, add_key_without, data, text, token_of
 
 pytestmark = pytest.mark.anyio
 
@@ -148,7 +148,7 @@ async def test_deleting_the_serving_job_warns_that_the_gateway_stops(mcp: Client
     emulator.clock.advance(3600)
 
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid})
-    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    token = token_of(first)
     deleted = await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid, "confirmation_token": token})
 
     assert "serves the function's gateway" in text(first)
@@ -217,7 +217,7 @@ async def test_removing_five_old_jobs_takes_two_calls_and_one_confirmation(
     _, old, serving = jobs_of(emulator, 5)
 
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old})
-    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    token = token_of(first)
     done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
 
     assert text(first).startswith("Confirmation required: Delete these 5 jobs:")
@@ -252,7 +252,7 @@ async def test_a_failure_midway_says_which_jobs_were_deleted_and_which_not(
 ) -> None:
     _, old, _ = jobs_of(emulator, 4)
     first = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old})
-    token = text(first).split('confirmation_token="')[1].split('"')[0]
+    token = token_of(first)
     emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{old[2]}", method="DELETE", status=503))
 
     done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
@@ -300,10 +300,6 @@ async def test_a_balance_that_cannot_be_read_does_not_stop_a_job_and_is_said(
     assert len(emulator.jobs) == 1
 
 
-def token_in(answer: types.CallToolResult) -> str:
-    return text(answer).split('confirmation_token="')[1].split('"')[0]
-
-
 async def test_one_job_is_described_by_name_status_and_function(mcp: Client, emulator: EmulatorState) -> None:
     function = emulator.create_function("fn")
     job = emulator.create_job(function.function_uuid, "new", HELLO_WORLD_CID)
@@ -337,7 +333,7 @@ async def test_a_serving_job_that_went_inactive_since_the_token_is_described_aga
     function = emulator.create_function("fn")
     job = emulator.create_job(function.function_uuid, "v1", HELLO_WORLD_CID)
     emulator.clock.advance(3600)
-    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid}))
+    token = token_of(await mcp.call_tool("delete_cloud_function_job", {"job_uuid": job.job_uuid}))
     emulator.create_job(function.function_uuid, "v2", HELLO_WORLD_CID)
     emulator.clock.advance(120)  # v2 reaches MATCHED within the token's life; v1 goes INACTIVE
 
@@ -354,7 +350,7 @@ async def test_when_the_first_deletion_fails_the_error_is_the_answer_and_nothing
     mcp: Client, emulator: EmulatorState
 ) -> None:
     _, old, _ = jobs_of(emulator, 2)
-    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old}))
+    token = token_of(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old}))
     emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{old[0]}", method="DELETE", status=503))
 
     answer = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
@@ -366,7 +362,7 @@ async def test_when_the_first_deletion_fails_the_error_is_the_answer_and_nothing
 
 async def test_a_later_deletion_with_an_unknown_outcome_says_how_to_check(mcp: Client, emulator: EmulatorState) -> None:
     _, old, _ = jobs_of(emulator, 2)
-    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old}))
+    token = token_of(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old}))
     emulator.faults.append(Fault(path=f"/cloud-functions/jobs/{old[1]}", method="DELETE", kind="reset"))
 
     done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": old, "confirmation_token": token})
@@ -521,7 +517,7 @@ async def test_deleting_jobs_of_two_functions_says_which_served_each_gateway(
     first_uuid, first_old, first_serving = jobs_of(emulator, 1)
     _, second_old, _ = jobs_of(emulator, 1)
     targets = [first_serving, first_old[0], second_old[0]]
-    token = token_in(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": targets}))
+    token = token_of(await mcp.call_tool("delete_cloud_function_job", {"job_uuids": targets}))
 
     done = await mcp.call_tool("delete_cloud_function_job", {"job_uuids": targets, "confirmation_token": token})
 

@@ -17,7 +17,7 @@ from apillon_mcp.emulator import DEFAULT_API_SECRET, EmulatorState
 from apillon_mcp.emulator.faults import Fault
 
 from scripts import ECHO, saying
-from support import HELLO_WORLD_CID, Serve, data, text
+from support import HELLO_WORLD_CID, Serve, data, text, token_of
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Expect, Locator, Page, Request
@@ -94,7 +94,7 @@ async def seeded(mcp: Client, emulator: EmulatorState) -> dict[str, str]:
     await deploy(mcp, feed, "v2", saying(MARKUP_REPLY))
     arguments = {"function_uuid": feed, "variables": {"API_TOKEN": SECRET_VALUE}}
     first = text(await mcp.call_tool("set_cloud_function_environment", arguments))
-    token = first.split('confirmation_token="')[1].split('"')[0]
+    token = token_of(first)
     confirmed = await mcp.call_tool("set_cloud_function_environment", {**arguments, "confirmation_token": token})
     assert not confirmed.is_error, text(confirmed)
     relay = emulator.create_function("Webhook relay").function_uuid
