@@ -20,10 +20,11 @@ from apillon_mcp.emulator import (
 )
 from apillon_mcp.emulator.clock import LATEST
 
+from support import HELLO_WORLD_CID
+
 pytestmark = pytest.mark.anyio
 
 OTHER_KEY, OTHER_SECRET = "0b8d5c1e-7a2f-4e6b-9d3c-5f1a8e2b7c40", "Zx9!Qw3#Er5%"
-SCRIPT = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
 
 async def test_reset_brings_back_a_fresh_state_with_only_the_default_key(
@@ -31,7 +32,7 @@ async def test_reset_brings_back_a_fresh_state_with_only_the_default_key(
 ) -> None:
     state.add_api_key(OTHER_KEY, OTHER_SECRET, [(Role.READ, Service.COMPUTING)])
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "job", SCRIPT)
+    state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
     await client.post("/_emulator/faults", json={"path": "/nowhere"})
     await client.get("/cloud-functions")
 
@@ -103,10 +104,10 @@ async def test_a_fault_pattern_with_times_changes_no_state(state: EmulatorState,
     await client.post("/_emulator/faults", json={"method": "POST", "path": "/cloud-functions/*", "times": 2})
     path = f"/cloud-functions/{function.function_uuid}/jobs"
 
-    first = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
+    first = await client.post(path, json={"name": "j", "scriptCid": HELLO_WORLD_CID})
     not_matching = await client.get(f"/cloud-functions/{function.function_uuid}")
-    second = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
-    third = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
+    second = await client.post(path, json={"name": "j", "scriptCid": HELLO_WORLD_CID})
+    third = await client.post(path, json={"name": "j", "scriptCid": HELLO_WORLD_CID})
 
     body = first.json()
     assert (first.status_code, second.status_code, not_matching.status_code, third.status_code) == (500, 500, 200, 201)
@@ -438,7 +439,8 @@ async def test_the_clock_stops_a_year_before_dates_overflow_and_the_state_still_
     past_the_end = await anonymous.post("/_emulator/clock", json={"advance_seconds": 1})
     created = await client.post("/cloud-functions", json={"name": "at the end of time"})
     job = await client.post(
-        f"/cloud-functions/{created.json()['data']['functionUuid']}/jobs", json={"name": "j", "scriptCid": SCRIPT}
+        f"/cloud-functions/{created.json()['data']['functionUuid']}/jobs",
+        json={"name": "j", "scriptCid": HELLO_WORLD_CID},
     )
     await anonymous.post("/_emulator/clock", json={"advance_seconds": 0})
 
@@ -481,10 +483,10 @@ async def test_a_top_up_lets_a_project_without_credits_create_a_job_again(
     function = state.create_function("f")
     await anonymous.post("/_emulator/credits", json={"balance": 0})
     path = f"/cloud-functions/{function.function_uuid}/jobs"
-    refused = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
+    refused = await client.post(path, json={"name": "j", "scriptCid": HELLO_WORLD_CID})
 
     await anonymous.post("/_emulator/credits", json={"add": 100})
-    created = await client.post(path, json={"name": "j", "scriptCid": SCRIPT})
+    created = await client.post(path, json={"name": "j", "scriptCid": HELLO_WORLD_CID})
 
     assert refused.status_code == 500
     assert created.status_code == 201

@@ -8,10 +8,11 @@ import pytest
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, JobStatus, ManualClock
 
+from support import HELLO_WORLD_CID
+
 pytestmark = pytest.mark.anyio
 
 OTHER_PROJECT = "c0ffee00-1234-4abc-8def-0123456789ab"
-SCRIPT = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 SHAPE_C = {"id", "code", "message", "path", "timestamp"}
 VARIABLES = [{"key": "API_KEY", "value": "12345"}, {"key": "MODE", "value": "0"}]
 
@@ -143,7 +144,7 @@ async def test_with_a_matched_active_job_the_variables_are_set(
     state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "job", SCRIPT)
+    state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
     clock.advance(30)
 
     response = await client.post(environment(function.function_uuid), json={"variables": VARIABLES})
@@ -156,7 +157,7 @@ async def test_after_deleting_the_active_job_the_variables_are_saved_but_the_ans
     state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    job = state.create_job(function.function_uuid, "job", SCRIPT)
+    job = state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
     clock.advance(30)
     await client.delete(f"/cloud-functions/jobs/{job.job_uuid}")
 
@@ -188,7 +189,7 @@ async def test_an_active_job_that_cannot_take_variables_is_a_500_after_saving_th
     message: str,
 ) -> None:
     function = state.create_function("f")
-    job = state.create_job(function.function_uuid, "job", SCRIPT)
+    job = state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
     clock.advance(30)
     state.edit_job(job.job_uuid, job_status=job_status, job_id=job_id)
 

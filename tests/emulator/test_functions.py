@@ -7,11 +7,12 @@ import pytest
 
 from apillon_mcp.emulator import DEFAULT_PROJECT_UUID, EmulatorState, RecordStatus, Role, Service
 
+from support import HELLO_WORLD_CID
+
 pytestmark = pytest.mark.anyio
 
 OTHER_PROJECT = "c0ffee00-1234-4abc-8def-0123456789ab"
 OTHER_KEY, OTHER_SECRET = "0b8d5c1e-7a2f-4e6b-9d3c-5f1a8e2b7c40", "Zx9!Qw3#Er5%"
-SCRIPT = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 ITEM_KEYS = {
     "createTime",
     "updateTime",
@@ -250,7 +251,7 @@ async def test_ordering_by_an_unknown_column_is_a_500(
 
 async def test_getting_a_function_returns_it_with_its_jobs(state: EmulatorState, client: httpx2.AsyncClient) -> None:
     function = state.create_function("f", "desc")
-    job = state.create_job(function.function_uuid, "job", SCRIPT, slots=3)
+    job = state.create_job(function.function_uuid, "job", HELLO_WORLD_CID, slots=3)
 
     response = await client.get(f"/cloud-functions/{function.function_uuid}")
 
@@ -318,7 +319,7 @@ async def test_the_embedded_jobs_are_paged_twenty_at_a_time_without_a_total(
     state.set_credit_balance(DEFAULT_PROJECT_UUID, 10_000)
     function = state.create_function("f")
     for index in range(25):
-        state.create_job(function.function_uuid, f"job {index:02}", SCRIPT)
+        state.create_job(function.function_uuid, f"job {index:02}", HELLO_WORLD_CID)
     path = f"/cloud-functions/{function.function_uuid}"
 
     default = (await client.get(path)).json()["data"]
@@ -335,8 +336,8 @@ async def test_deleted_jobs_are_hidden_unless_both_job_status_and_status_are_9(
     state: EmulatorState, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    kept = state.create_job(function.function_uuid, "kept", SCRIPT)
-    deleted = state.create_job(function.function_uuid, "deleted", SCRIPT)
+    kept = state.create_job(function.function_uuid, "kept", HELLO_WORLD_CID)
+    deleted = state.create_job(function.function_uuid, "deleted", HELLO_WORLD_CID)
     state.delete_job(deleted.job_uuid, project_uuid=DEFAULT_PROJECT_UUID)
     path = f"/cloud-functions/{function.function_uuid}"
 
@@ -356,7 +357,7 @@ async def test_the_embedded_jobs_can_be_ordered_by_job_columns(
 ) -> None:
     function = state.create_function("f")
     for name, slots in [("a", 2), ("b", 5), ("c", 1)]:
-        state.create_job(function.function_uuid, name, SCRIPT, slots=slots)
+        state.create_job(function.function_uuid, name, HELLO_WORLD_CID, slots=slots)
     path = f"/cloud-functions/{function.function_uuid}"
 
     by_slots = (await client.get(f"{path}?orderBy=slots&desc=true")).json()["data"]["jobs"]
@@ -371,7 +372,7 @@ async def test_jobs_ordered_by_a_dropped_or_unknown_column_are_a_500(
     state: EmulatorState, client: httpx2.AsyncClient, column: str
 ) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "a", SCRIPT)
+    state.create_job(function.function_uuid, "a", HELLO_WORLD_CID)
 
     response = await client.get(f"/cloud-functions/{function.function_uuid}?orderBy={column}")
 

@@ -20,6 +20,8 @@ from apillon_mcp.emulator import (
     RecordStatus,
 )
 
+from support import HELLO_WORLD_CID
+
 pytestmark = pytest.mark.anyio
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="the gateway runs scripts with Node.js")
 
@@ -197,7 +199,7 @@ async def test_a_function_without_an_active_job_is_a_500_job_not_deployed(
     state: EmulatorState, anonymous: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "still deploying", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    state.create_job(function.function_uuid, "still deploying", HELLO_WORLD_CID)
 
     response = await anonymous.post(f"/gateway/{function.function_uuid}")
 
@@ -285,14 +287,14 @@ async def test_a_script_whose_bytes_are_not_in_storage_is_a_500_saying_so(
     state: EmulatorState, clock: ManualClock, anonymous: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "job", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
     clock.advance(30)
 
     response = await anonymous.post(f"/gateway/{function.function_uuid}")
 
     assert response.status_code == 500
     assert response.json() == {
-        "message": "The bytes of script CID QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o are not in the "
+        "message": f"The bytes of script CID {HELLO_WORLD_CID} are not in the "
         "emulator's storage: upload the script through the storage API first."
     }
 

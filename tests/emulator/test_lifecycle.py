@@ -15,9 +15,9 @@ from apillon_mcp.emulator import (
     create_emulator,
 )
 
-pytestmark = pytest.mark.anyio
+from support import HELLO_WORLD_CID
 
-SCRIPT = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+pytestmark = pytest.mark.anyio
 
 
 async def jobs_by_name(client: httpx2.AsyncClient, function_uuid: str) -> dict[str, dict[str, object]]:
@@ -29,7 +29,7 @@ async def test_a_job_is_deployed_with_an_on_chain_id_after_the_deploy_delay(
     state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "job", SCRIPT)
+    state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
 
     clock.advance(9.999)
     before = (await jobs_by_name(client, function.function_uuid))["job"]
@@ -45,7 +45,7 @@ async def test_a_deployed_job_is_matched_after_the_match_delay_and_becomes_the_a
     state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    job = state.create_job(function.function_uuid, "job", SCRIPT)
+    job = state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
 
     clock.advance(29)
     waiting = (await client.get(f"/cloud-functions/{function.function_uuid}")).json()["data"]
@@ -64,9 +64,9 @@ async def test_transitions_far_in_the_past_are_stamped_with_their_own_due_times(
     state: EmulatorState, clock: ManualClock
 ) -> None:
     function = state.create_function("f")
-    first = state.create_job(function.function_uuid, "first", SCRIPT)
+    first = state.create_job(function.function_uuid, "first", HELLO_WORLD_CID)
     clock.advance(25)
-    second = state.create_job(function.function_uuid, "second", SCRIPT)
+    second = state.create_job(function.function_uuid, "second", HELLO_WORLD_CID)
 
     clock.advance(3600)
 
@@ -82,9 +82,9 @@ async def test_when_a_newer_job_matches_the_older_matched_job_becomes_inactive(
     state: EmulatorState, clock: ManualClock, client: httpx2.AsyncClient
 ) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "old", SCRIPT)
+    state.create_job(function.function_uuid, "old", HELLO_WORLD_CID)
     clock.advance(60)
-    new = state.create_job(function.function_uuid, "new", SCRIPT)
+    new = state.create_job(function.function_uuid, "new", HELLO_WORLD_CID)
 
     clock.advance(29)
     old_still_serving = await jobs_by_name(client, function.function_uuid)
@@ -100,9 +100,9 @@ async def test_a_newer_job_still_deploying_when_another_matches_comes_back_and_m
     state: EmulatorState, clock: ManualClock
 ) -> None:
     function = state.create_function("f")
-    first = state.create_job(function.function_uuid, "first", SCRIPT)
+    first = state.create_job(function.function_uuid, "first", HELLO_WORLD_CID)
     clock.advance(25)
-    second = state.create_job(function.function_uuid, "second", SCRIPT)
+    second = state.create_job(function.function_uuid, "second", HELLO_WORLD_CID)
 
     clock.advance(5)
     assert state.jobs[second.job_uuid].job_status == JobStatus.INACTIVE
@@ -119,9 +119,9 @@ async def test_a_newer_job_already_deployed_when_another_matches_stays_inactive_
     state: EmulatorState, clock: ManualClock
 ) -> None:
     function = state.create_function("f")
-    first = state.create_job(function.function_uuid, "first", SCRIPT)
+    first = state.create_job(function.function_uuid, "first", HELLO_WORLD_CID)
     clock.advance(15)
-    second = state.create_job(function.function_uuid, "second", SCRIPT)
+    second = state.create_job(function.function_uuid, "second", HELLO_WORLD_CID)
 
     clock.advance(86_400)
 
@@ -135,8 +135,8 @@ async def test_a_deleted_job_is_not_marked_inactive_when_another_matches(
     state: EmulatorState, clock: ManualClock
 ) -> None:
     function = state.create_function("f")
-    deleted = state.create_job(function.function_uuid, "deleted", SCRIPT)
-    state.create_job(function.function_uuid, "live", SCRIPT)
+    deleted = state.create_job(function.function_uuid, "deleted", HELLO_WORLD_CID)
+    state.create_job(function.function_uuid, "live", HELLO_WORLD_CID)
     state.delete_job(deleted.job_uuid, project_uuid=deleted.project_uuid)
 
     clock.advance(30)
@@ -147,7 +147,7 @@ async def test_a_deleted_job_is_not_marked_inactive_when_another_matches(
 async def test_the_lifecycle_delays_are_configurable(clock: ManualClock) -> None:
     state = EmulatorState(clock=clock, delays=LifecycleDelays(deploy_seconds=1, match_seconds=2))
     function = state.create_function("f")
-    job = state.create_job(function.function_uuid, "job", SCRIPT)
+    job = state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
 
     clock.advance(1)
     deployed = state.jobs[job.job_uuid].job_status
@@ -166,7 +166,7 @@ async def test_a_job_matches_30_seconds_after_creation_by_default() -> None:
 
 async def test_the_clock_control_route_drives_the_lifecycle(state: EmulatorState, client: httpx2.AsyncClient) -> None:
     function = state.create_function("f")
-    state.create_job(function.function_uuid, "job", SCRIPT)
+    state.create_job(function.function_uuid, "job", HELLO_WORLD_CID)
 
     response = await client.post("/_emulator/clock", json={"advance_seconds": 30})
 

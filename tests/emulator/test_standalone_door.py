@@ -14,6 +14,8 @@ from apillon_mcp.emulator.clock import LATEST
 from apillon_mcp.emulator.host_guard import host_name
 from apillon_mcp.emulator.standalone import Access, ServeError, Standalone, prepare
 
+from support import HELLO_WORLD_CID
+
 pytestmark = pytest.mark.anyio
 
 CREDENTIALS = (DEFAULT_API_KEY, DEFAULT_API_SECRET)
@@ -257,7 +259,7 @@ async def test_a_state_whose_clock_reached_the_limit_still_starts_and_serves(tmp
         created = await http.post("/cloud-functions", json={"name": "late"}, auth=CREDENTIALS)
         job = await http.post(
             f"/cloud-functions/{created.json()['data']['functionUuid']}/jobs",
-            json={"name": "j", "scriptCid": "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"},
+            json={"name": "j", "scriptCid": HELLO_WORLD_CID},
             auth=CREDENTIALS,
         )
 
