@@ -19,7 +19,8 @@ from loopback import served
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
-POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0, max_wait=20.0)
+POLICY = RetryPolicy()
+"""The client's own policy; `test_by_default_*` pin its figures."""
 
 
 class Sleeps:
@@ -37,10 +38,10 @@ def client(
     base_url: str = "http://emulator",
     transport: httpx2.AsyncBaseTransport | None = None,
     timeout: httpx2.Timeout | None = None,
-    retry: RetryPolicy | None = POLICY,
+    retry: RetryPolicy | None = None,
 ) -> AbstractAsyncContextManager[ApillonClient]:
     """The client with recorded (not waited) retry sleeps: in-process against `emulator` unless `base_url` is a
-    real server; `retry=None` keeps the client's default policy."""
+    real server; without `retry`, the client's default policy."""
     if transport is None and base_url == "http://emulator":
         transport = SandboxTransport(app=create_emulator(emulator))
     extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -97,17 +98,8 @@ async def test_a_read_gives_up_after_the_attempts_with_the_last_error(
 
 async def test_the_total_wait_stays_within_the_budget(emulator: EmulatorState, sleeps: Sleeps) -> None:
     emulator.faults.append(Fault(path="/project/credit", status=502, times=50))
-    transport = SandboxTransport(app=create_emulator(emulator))
     tight = RetryPolicy(attempts=10, base_delay=1.0, max_delay=8.0, max_wait=6.0)
-    async with open_client(
-        base_url="http://emulator",
-        api_key=DEFAULT_API_KEY,
-        api_secret=DEFAULT_API_SECRET,
-        user_agent="test",
-        transport=transport,
-        retry=tight,
-        sleep=sleeps,
-    ) as apillon:
+    async with client(emulator, sleeps, retry=tight) as apillon:
         with pytest.raises(ApillonServerError):
             await apillon.get_credit_balance()
 
@@ -322,7 +314,7 @@ async def test_by_default_a_read_is_tried_four_times_with_growing_waits_within_t
     emulator: EmulatorState, sleeps: Sleeps
 ) -> None:
     emulator.faults.append(Fault(path="/project/credit", status=503, times=50))
-    async with client(emulator, sleeps, retry=None) as apillon:
+    async with client(emulator, sleeps) as apillon:
         with pytest.raises(ApillonServerError):
             await apillon.get_credit_balance()
 
