@@ -45,9 +45,13 @@ def http_settings(**overrides: Unpack[HttpOverrides]) -> Settings:
 
 @asynccontextmanager
 async def running(emulator: EmulatorState, settings: Settings) -> AsyncGenerator[str, None]:
-    server = build_server(settings, sandbox_api(emulator))
-    async with served(http_app(server, check_http_settings(settings))) as base:
+    async with served(gate_on(emulator, settings)) as base:
         yield base
+
+
+def gate_on(emulator: EmulatorState, settings: Settings) -> ASGIApp:
+    """The HTTP app a server on the emulator serves: the bearer gate in front of the MCP endpoint."""
+    return http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
 
 
 @asynccontextmanager
@@ -235,8 +239,7 @@ async def test_a_websocket_is_refused_before_anything_behind_the_gate_sees_it(
 
     await BearerTokenGate(behind, TOKEN)(websocket_scope(headers), receive, send)
     for settings in (http_settings(), http_settings(http_token=TOKEN)):
-        app = http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
-        await app(websocket_scope(headers), receive, send)
+        await gate_on(emulator, settings)(websocket_scope(headers), receive, send)
 
     assert reached == []
     assert [(m["type"], m["code"]) for m in sent] == [("websocket.close", 1008)] * 3
@@ -370,7 +373,7 @@ async def test_only_the_bearer_scheme_with_the_exact_token_is_let_in(
 async def test_health_is_one_complete_answer_even_where_a_token_is_required(emulator: EmulatorState) -> None:
     """In process, so that a second response after the first would fail the request, not vanish in a log."""
     settings = http_settings(http_token=TOKEN)
-    app = http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
+    app = gate_on(emulator, settings)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
         response = await http.get("/healthz")
 
@@ -403,10 +406,6 @@ def test_a_token_of_16_characters_is_long_enough_and_15_is_not() -> None:
     assert check_http_settings(http_settings(host="0.0.0.0", http_token="t" * 16)).token == "t" * 16
     with pytest.raises(HttpConfigError, match="too short"):
         check_http_settings(http_settings(host="0.0.0.0", http_token="t" * 15))
-
-
-def gate_on(emulator: EmulatorState, settings: Settings) -> ASGIApp:
-    return http_app(build_server(settings, sandbox_api(emulator)), check_http_settings(settings))
 
 
 async def test_the_gate_passes_the_servers_start_and_stop_through_and_nothing_more(emulator: EmulatorState) -> None:
