@@ -347,9 +347,7 @@ async def test_missing_or_malformed_credentials_are_an_auth_error_and_other_400s
     def answer(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(status, json={"id": "x", "path": request.url.path, **body})
 
-    async with open_client(
-        base_url="http://apillon", api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(answer)
-    ) as apillon:
+    async with mocked(answer) as apillon:
         with pytest.raises(ApillonAPIError) as raised:
             await apillon.get_credit_balance()
 
@@ -364,9 +362,7 @@ async def test_a_gateway_reply_is_read_up_to_one_mebibyte(size: int, truncated: 
     def gateway(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, content=b"x" * size)
 
-    async with open_client(
-        base_url="http://apillon", api_key="k", api_secret="s", user_agent="t", transport=httpx2.MockTransport(gateway)
-    ) as apillon:
+    async with mocked(gateway) as apillon:
         reply = await apillon.call_gateway("https://gateway.example/fn/", "/", body={"a": 1})
 
     assert reply.truncated is truncated
@@ -374,20 +370,14 @@ async def test_a_gateway_reply_is_read_up_to_one_mebibyte(size: int, truncated: 
     assert reply.status == 200
 
 
-def captured(requests: list[httpx2.Request], answer: httpx2.Response) -> httpx2.MockTransport:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        requests.append(request)
-        return answer
-
-    return httpx2.MockTransport(handler)
-
-
 async def test_api_requests_ask_for_json_and_public_ones_carry_only_the_user_agent() -> None:
     seen: list[httpx2.Request] = []
-    transport = captured(seen, httpx2.Response(200, json={"id": "x", "status": 200, "data": {"balance": 5}}))
-    async with open_client(
-        base_url=BASE, api_key="k", api_secret="s", user_agent="apillon-mcp/9", transport=transport
-    ) as apillon:
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"id": "x", "status": 200, "data": {"balance": 5}})
+
+    async with mocked(handler) as apillon:
         await apillon.get_credit_balance()
         await apillon.call_gateway("https://gateway.example/fn", "/", body={"a": 1}, headers={"X-Trace": "7"})
 
