@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--report", action="store_true", help="report the last run again, run nothing")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.areas if name not in config.areas]
+    if unknown:
+        parser.error(f"unknown area {', '.join(unknown)}; the areas are {', '.join(config.areas)}")
     areas = args.areas or list(config.areas)
     made: list[Mutant] = []
     WORK.mkdir(exist_ok=True)
@@ -144,7 +147,7 @@ def _work(config: Config, area: Area, plan: Path, results: Path, *, baseline: bo
     try:
         while worker.poll() is None:
             time.sleep(1)
-            started = _in_progress(results)
+            started = _in_progress(results, config.timeout_floor)
             if started is not None and time.monotonic() - started[1] > started[2]:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
@@ -157,7 +160,7 @@ def _work(config: Config, area: Area, plan: Path, results: Path, *, baseline: bo
 _seen: dict[str, float] = {}
 
 
-def _in_progress(results: Path) -> tuple[str, float, float] | None:
+def _in_progress(results: Path, timeout_floor: float) -> tuple[str, float, float] | None:
     """The mutant the worker is on: (its id, when it was seen starting, how long it may take)."""
     if not results.exists():
         return None
@@ -167,7 +170,7 @@ def _in_progress(results: Path) -> tuple[str, float, float] | None:
     if last is None or "start" not in last:
         return None
     seen = _seen.setdefault(last["start"], time.monotonic())
-    return last["start"], seen, Config.load().timeout_floor + 5 * float(last["expected"])
+    return last["start"], seen, timeout_floor + 5 * float(last["expected"])
 
 
 def _verdicts(results: Path) -> dict[str, dict[str, Any]]:
