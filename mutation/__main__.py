@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         made.extend(area_mutants)
         if args.list:
             for mutant in area_mutants:
-                print(f"{mutant.id} {mutant.path}:{mutant.line} {mutant.function}: {mutant.description}")
+                print(f"{mutant.id} {mutant.path}:{mutant.first} {mutant.function}: {mutant.description}")
             continue
         results = WORK / f"results-{name}.jsonl"
         if not args.report:
@@ -222,7 +222,7 @@ def _report(config: Config, areas: list[str], made: list[Mutant], verdicts: dict
     if survivors:
         print("\nSurvivors (not judged equivalent):")
         for mutant, status in survivors:
-            print(f"  {mutant.path}:{mutant.line} {mutant.function} [{status}]: {mutant.description}")
+            print(f"  {mutant.path}:{mutant.first} {mutant.function} [{status}]: {mutant.description}")
     stale = set(equivalent) - {mutant.key for mutant in made}
     if stale and set(areas) == set(config.areas):
         print(f"\n{len(stale)} entries of {EQUIVALENT.name} match no mutant any more.")

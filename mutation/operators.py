@@ -45,11 +45,9 @@ class Mutant:
     """Its place among the module's mutants, in the order they are made."""
     function: str
     """The qualified name of the outermost function that holds it: the code swapped in."""
-    line: int
     first: int
     last: int
     """The lines a test must run for the mutant to matter."""
-    operator: str
     description: str
     """What changed, with the source it changed, e.g. "`<=` → `<` in `expiry <= now`"."""
 
@@ -73,7 +71,6 @@ class _Site:
     function: str
     path: _Path
     """From the function's node to the mutated node."""
-    operator: str
     description: str
     replace: Replace
 
@@ -103,7 +100,7 @@ def mutated_trees(path: Path, root: Path) -> Iterator[tuple[Mutant, ast.Module]]
         else:
             getattr(parent, field)[position] = replacement
         ast.fix_missing_locations(mutated)
-        yield Mutant(relative, index, site.function, first, first, last, site.operator, site.description), mutated
+        yield Mutant(relative, index, site.function, first, last, site.description), mutated
 
 
 def _sites(tree: ast.Module, source: str) -> Iterator[_Site]:
@@ -171,8 +168,8 @@ def _snippet(node: ast.AST, source: str) -> str:
 
 
 def _mutations_of(function: str, path: _Path, node: ast.AST, parent: ast.AST, source: str) -> Iterator[_Site]:
-    def site(operator: str, description: str, replace: Replace) -> _Site:
-        return _Site(function, path, operator, description, replace)
+    def site(description: str, replace: Replace) -> _Site:
+        return _Site(function, path, description, replace)
 
     where = _snippet(node, source)
     context = where if isinstance(parent, ast.stmt) else _snippet(parent, source)
@@ -180,43 +177,43 @@ def _mutations_of(function: str, path: _Path, node: ast.AST, parent: ast.AST, so
         for i, op in enumerate(node.ops):
             flipped = _FLIPPED.get(type(op))
             if flipped is not None:
-                yield site("comparison", f"`{_op(op)}` → `{_op(flipped())}` in `{where}`", _set_op(i, flipped))
+                yield site(f"`{_op(op)}` → `{_op(flipped())}` in `{where}`", _set_op(i, flipped))
         for i, operand in enumerate([node.left, *node.comparators]):
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
-                yield site("constant", f"string {operand.value!r} changed in `{where}`", _change_string(i))
+                yield site(f"string {operand.value!r} changed in `{where}`", _change_string(i))
     if isinstance(node, ast.If | ast.While | ast.IfExp):
         test = _snippet(node.test, source)
-        yield site("condition", f"condition negated: `not ({test})`", _negate_test)
+        yield site(f"condition negated: `not ({test})`", _negate_test)
         if isinstance(node, ast.If):
-            yield site("condition", f"condition forced true: `if {test}`", _force_test(True))
-            yield site("condition", f"condition forced false: `if {test}`", _force_test(False))
+            yield site(f"condition forced true: `if {test}`", _force_test(True))
+            yield site(f"condition forced false: `if {test}`", _force_test(False))
     if isinstance(node, ast.BoolOp) and len(node.values) == 2:
         kind = "and" if isinstance(node.op, ast.And) else "or"
         for keep in (0, 1):
             kept = _snippet(node.values[keep], source)
-            yield site("boolean", f"`{kind}` reduced to `{kept}` in `{where}`", _keep_operand(keep))
+            yield site(f"`{kind}` reduced to `{kept}` in `{where}`", _keep_operand(keep))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        yield site("condition", f"`not` removed in `{where}`", _drop_not)
+        yield site(f"`not` removed in `{where}`", _drop_not)
     if isinstance(node, ast.BinOp) and not _is_text(node.left) and not _is_text(node.right):
         swapped = _SWAPPED.get(type(node.op))
         if swapped is not None:
-            yield site("arithmetic", f"`{_op(node.op)}` → `{_op(swapped())}` in `{where}`", _swap_op(swapped))
+            yield site(f"`{_op(node.op)}` → `{_op(swapped())}` in `{where}`", _swap_op(swapped))
     if isinstance(node, ast.Constant) and not isinstance(parent, ast.Expr):
         value = node.value
         if isinstance(value, bool):
-            yield site("constant", f"`{value}` → `{not value}` in `{context}`", _set_constant(not value))
+            yield site(f"`{value}` → `{not value}` in `{context}`", _set_constant(not value))
         elif isinstance(value, int | float) and not isinstance(parent, ast.Subscript | ast.Slice):
-            yield site("constant", f"`{value!r}` → `{value + 1!r}` in `{context}`", _set_constant(value + 1))
+            yield site(f"`{value!r}` → `{value + 1!r}` in `{context}`", _set_constant(value + 1))
     if isinstance(node, ast.Call):
         for i, keyword in enumerate(node.keywords):
             if keyword.arg is not None:
-                yield site("argument", f"argument `{keyword.arg}=` dropped in `{where}`", _drop_keyword(i))
+                yield site(f"argument `{keyword.arg}=` dropped in `{where}`", _drop_keyword(i))
     if isinstance(node, ast.Dict) and len(node.keys) > 1:
         for i, key in enumerate(node.keys):
             if key is not None:
-                yield site("argument", f"entry `{_snippet(key, source)}` dropped from `{where}`", _drop_entry(i))
+                yield site(f"entry `{_snippet(key, source)}` dropped from `{where}`", _drop_entry(i))
     if isinstance(node, ast.stmt) and _deletable(node):
-        yield site("statement", f"statement deleted: `{where}`", _delete_statement)
+        yield site(f"statement deleted: `{where}`", _delete_statement)
 
 
 def _deletable(node: ast.stmt) -> bool:
